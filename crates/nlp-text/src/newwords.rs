@@ -1,0 +1,392 @@
+//! New-word discovery (苏剑林, "重新写了之前的新词发现算法", 2019; and the 2017 post as a variant).
+//!
+//! 1. Split every text at `[^\u4e00-\u9fa50-9a-zA-Z]+` and count all character 1..n-grams of
+//!    the pieces exactly (in parallel, spilling to disk over the memory budget).
+//! 2. Keep grams with count ≥ `min_count`. The cohesion of a gram `s` is the minimum over binary
+//!    splits `s = l·r` of `total·N(s) / (N(l)·N(r))`; 2019 keeps grams of length ≥ 2 whose
+//!    `ln` cohesion is ≥ the threshold for its length (`[0, 2, 4, 6]`), with `total` = number of
+//!    characters counted.
+//! 3. Pre-segment every piece: adjacent characters are joined when some kept gram covers both.
+//!    Count the resulting pieces and keep those with count ≥ `min_count`.
+//! 4. Back-check: a piece of 3..=n characters must itself be a kept gram; a longer one needs
+//!    every n-character window kept.
+//!
+//! The 2017 variant ("更好的新词发现算法") follows that post's code: `min_count` 128, ratio (not
+//! log) thresholds `{2: 5, 3: 25, 4: 125}` compared with a strict `>`, `total` = sum of the
+//! counts of the 1-grams that reach `min_count`, and a back-check requiring every window of
+//! 3..=n characters of a piece of length ≥ 3 to be kept.
+
+use std::path::PathBuf;
+
+use hashbrown::{HashMap, HashSet};
+
+use crate::input::{total_bytes, BatchReader, InputStats, Source};
+use crate::ngram::{char_code, pieces, GramKey};
+use crate::output::{Ranked, RankedCollector};
+use crate::parallel::fold_batches;
+use crate::progress::Progress;
+use crate::spill::{merge_counts, SpillCounter, SpillDir};
+use crate::{Error, RunConfig};
+
+/// Which post's algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Variant {
+    /// The 2019 rewrite (default): log cohesion ≥ threshold.
+    V2019,
+    /// The 2017 post: ratio cohesion > threshold.
+    V2017,
+}
+
+/// Parameters of the discovery.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Params {
+    /// Algorithm variant.
+    pub variant: Variant,
+    /// Longest gram counted (n).
+    pub order: usize,
+    /// Minimum count for grams and for pieces.
+    pub min_count: u64,
+    /// Cohesion threshold per gram length 1..=order (index 0 is length 1, unused).
+    pub thresholds: Vec<f64>,
+}
+
+impl Params {
+    /// The 2019 defaults: n = 4, min_count 32, ln thresholds [0, 2, 4, 6].
+    pub fn v2019() -> Self {
+        Params { variant: Variant::V2019, order: 4, min_count: 32, thresholds: vec![0.0, 2.0, 4.0, 6.0] }
+    }
+
+    /// The 2017 defaults: n = 4, min_count 128, ratio thresholds {2: 5, 3: 25, 4: 125}.
+    pub fn v2017() -> Self {
+        Params { variant: Variant::V2017, order: 4, min_count: 128, thresholds: vec![0.0, 5.0, 25.0, 125.0] }
+    }
+
+    /// Default thresholds of `variant` for lengths 1..=order (the posts' progressions,
+    /// `2(k-1)` for 2019 and `5^(k-1)` for 2017, extended past 4).
+    pub fn default_thresholds(variant: Variant, order: usize) -> Vec<f64> {
+        (0..order)
+            .map(|i| match variant {
+                Variant::V2019 => 2.0 * i as f64,
+                Variant::V2017 if i == 0 => 0.0,
+                Variant::V2017 => 5f64.powi(i as i32),
+            })
+            .collect()
+    }
+
+    fn validate(&self) -> Result<(), Error> {
+        if self.order < 1 || self.order > 8 {
+            return Err(Error::Invalid(format!("--order must be in 1..=8, got {}", self.order)));
+        }
+        if self.thresholds.len() != self.order {
+            return Err(Error::Invalid(format!(
+                "need one threshold per gram length 1..={} , got {}",
+                self.order,
+                self.thresholds.len()
+            )));
+        }
+        if self.min_count == 0 {
+            return Err(Error::Invalid("--min-count must be at least 1".into()));
+        }
+        Ok(())
+    }
+}
+
+/// Figures from a discovery run.
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    /// Input statistics of the first pass.
+    pub stats: InputStats,
+    /// `total` used in the cohesion.
+    pub total: u64,
+    /// Characters counted (sum of all 1-gram counts).
+    pub chars: u64,
+    /// Distinct grams counted.
+    pub distinct_grams: u64,
+    /// Grams with count ≥ min_count.
+    pub frequent_grams: usize,
+    /// Grams (length ≥ 2) that passed the cohesion test.
+    pub kept_grams: usize,
+    /// Distinct pre-segmented pieces.
+    pub distinct_pieces: u64,
+    /// Pieces with count ≥ min_count.
+    pub candidates: usize,
+    /// Words after the back-check.
+    pub words: usize,
+    /// Runs spilled to disk (all passes).
+    pub spilled_runs: usize,
+}
+
+/// Cohesion of a gram: min over binary splits of `total·N(s)/(N(l)·N(r))` (a ratio, not a log).
+/// Returns `None` for 1-grams or when a sub-gram count is missing.
+pub fn cohesion<K: GramKey>(key: K, count: u64, total: f64, counts: &HashMap<K, u64>) -> Option<f64> {
+    let n = key.len();
+    if n < 2 {
+        return None;
+    }
+    let mut best = f64::INFINITY;
+    for j in 1..n {
+        let l = *counts.get(&key.prefix(j))? as f64;
+        let r = *counts.get(&key.suffix_after(j))? as f64;
+        best = best.min(total * count as f64 / (l * r));
+    }
+    Some(best)
+}
+
+/// Step 2: the grams (length ≥ 2) of `frequent` that pass the cohesion thresholds.
+pub fn filter_grams<K: GramKey>(frequent: &HashMap<K, u64>, total: u64, params: &Params) -> HashSet<K> {
+    let total = total as f64;
+    frequent
+        .iter()
+        .filter(|&(&k, &c)| {
+            let len = k.len();
+            if len < 2 || len > params.order {
+                return false;
+            }
+            let Some(score) = cohesion(k, c, total, frequent) else { return false };
+            let thr = params.thresholds[len - 1];
+            match params.variant {
+                Variant::V2019 => score.ln() >= thr,
+                Variant::V2017 => score > thr,
+            }
+        })
+        .map(|(&k, _)| k)
+        .collect()
+}
+
+/// Step 3 for one piece of word characters: cut it where no kept gram covers both neighbours.
+pub fn presegment<'a, K: GramKey>(piece: &'a str, kept: &HashSet<K>, order: usize, mut f: impl FnMut(&'a str)) {
+    let mut offs: Vec<usize> = Vec::with_capacity(piece.len() + 1);
+    let mut codes: Vec<u16> = Vec::with_capacity(piece.len());
+    for (i, c) in piece.char_indices() {
+        offs.push(i);
+        codes.push(char_code(c));
+    }
+    offs.push(piece.len());
+    let m = codes.len();
+    let mut start = 0;
+    let mut reach = 0;
+    for i in 0..m {
+        if i > 0 && reach <= i {
+            f(&piece[offs[start]..offs[i]]);
+            start = i;
+        }
+        let mut key = K::default();
+        for j in 0..order.min(m - i) {
+            key = key.push(codes[i + j]);
+            if j >= 1 && kept.contains(&key) {
+                reach = reach.max(i + j + 1);
+            }
+        }
+        reach = reach.max(i + 1);
+    }
+    if m > 0 {
+        f(&piece[offs[start]..]);
+    }
+}
+
+/// Step 4: whether a candidate piece passes the back-check.
+pub fn back_check<K: GramKey>(word: &str, kept: &HashSet<K>, params: &Params) -> bool {
+    let codes: Vec<u16> = word.chars().map(char_code).collect();
+    let n = codes.len();
+    if n < 3 {
+        return true;
+    }
+    let window_ok = |a: usize, len: usize| {
+        let key = codes[a..a + len].iter().fold(K::default(), |k, &c| k.push(c));
+        kept.contains(&key)
+    };
+    match params.variant {
+        Variant::V2019 => {
+            if n <= params.order {
+                window_ok(0, n)
+            } else {
+                (0..=n - params.order).all(|a| window_ok(a, params.order))
+            }
+        }
+        Variant::V2017 => (3..=params.order.min(n)).all(|len| (0..=n - len).all(|a| window_ok(a, len))),
+    }
+}
+
+fn spill_err(e: std::io::Error) -> Error {
+    Error::Io(PathBuf::from("spill dir"), e)
+}
+
+/// Step 1: exact counts of all 1..=order grams; returns the frequent ones, total and report.
+pub fn count_grams<K: GramKey>(
+    sources: Vec<Source>,
+    params: &Params,
+    cfg: &RunConfig,
+    dir: &SpillDir,
+    report: &mut Report,
+) -> Result<HashMap<K, u64>, Error> {
+    let threads = cfg.threads();
+    let per_worker = (cfg.mem_budget / threads).max(1);
+    let order = params.order;
+    let progress = Progress::new("n-grams", total_bytes(&sources), cfg.quiet);
+    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let (states, stats) = fold_batches(
+        reader,
+        threads,
+        &progress,
+        |_| SpillCounter::<K>::new(per_worker, dir.clone()),
+        |counter, batch| {
+            let mut codes: Vec<u16> = Vec::new();
+            for line in batch.lines() {
+                for piece in pieces(line) {
+                    codes.clear();
+                    codes.extend(piece.chars().map(char_code));
+                    let m = codes.len();
+                    for i in 0..m {
+                        let mut key = K::default();
+                        for &c in &codes[i..m.min(i + order)] {
+                            key = key.push(c);
+                            counter.add(key, 1);
+                        }
+                    }
+                }
+            }
+            counter.check_budget().map_err(spill_err)
+        },
+    )?;
+    progress.finish();
+    if stats.lines == 0 {
+        return Err(Error::EmptyInput("the input has no (valid UTF-8) lines".into()));
+    }
+    report.stats = stats;
+    let mut parts = Vec::new();
+    for c in states {
+        report.spilled_runs += c.runs();
+        parts.push(c.finish().map_err(spill_err)?);
+    }
+    let mut frequent = HashMap::new();
+    let (mut chars, mut frequent_chars, mut distinct) = (0u64, 0u64, 0u64);
+    merge_counts(parts, dir, |k: K, c| {
+        distinct += 1;
+        let unigram = k.len() == 1;
+        if unigram {
+            chars += c;
+        }
+        if c >= params.min_count {
+            if unigram {
+                frequent_chars += c;
+            }
+            frequent.insert(k, c);
+        }
+    })
+    .map_err(spill_err)?;
+    report.chars = chars;
+    report.distinct_grams = distinct;
+    report.frequent_grams = frequent.len();
+    report.total = match params.variant {
+        Variant::V2019 => chars,
+        Variant::V2017 => frequent_chars,
+    };
+    Ok(frequent)
+}
+
+/// Runs the whole discovery and returns the words ranked by count (then word).
+///
+/// Stdin is read twice, so it is first copied to a temporary file.
+pub fn discover(sources: Vec<Source>, params: &Params, cfg: &RunConfig) -> Result<(Vec<Ranked>, Report), Error> {
+    params.validate()?;
+    if params.order <= u64::MAX_ORDER {
+        discover_with::<u64>(sources, params, cfg)
+    } else {
+        discover_with::<u128>(sources, params, cfg)
+    }
+}
+
+fn discover_with<K: GramKey>(
+    sources: Vec<Source>,
+    params: &Params,
+    cfg: &RunConfig,
+) -> Result<(Vec<Ranked>, Report), Error> {
+    let dir = SpillDir::new(cfg.tmp_dir.as_deref()).map_err(spill_err)?;
+    let (sources, _spool) = spool_stdin(sources, cfg)?;
+    let mut report = Report::default();
+    let frequent = count_grams::<K>(sources.clone(), params, cfg, &dir, &mut report)?;
+    let kept = filter_grams(&frequent, report.total, params);
+    drop(frequent);
+    report.kept_grams = kept.len();
+
+    let threads = cfg.threads();
+    let per_worker = (cfg.mem_budget / threads).max(1);
+    let order = params.order;
+    let progress = Progress::new("pre-segment", total_bytes(&sources), cfg.quiet);
+    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let kept_ref = &kept;
+    let (states, _) = fold_batches(
+        reader,
+        threads,
+        &progress,
+        |_| SpillCounter::<Box<str>>::new(per_worker, dir.clone()),
+        |counter, batch| {
+            {
+                let (map, heap) = counter.map_mut();
+                for line in batch.lines() {
+                    for piece in pieces(line) {
+                        presegment(piece, kept_ref, order, |w| {
+                            if let Some(c) = map.get_mut(w) {
+                                *c += 1;
+                            } else {
+                                *heap += w.len() + 16;
+                                map.insert(Box::from(w), 1);
+                            }
+                        });
+                    }
+                }
+            }
+            counter.check_budget().map_err(spill_err)
+        },
+    )?;
+    progress.finish();
+    let mut parts = Vec::new();
+    for c in states {
+        report.spilled_runs += c.runs();
+        parts.push(c.finish().map_err(spill_err)?);
+    }
+    let mut collector = RankedCollector::new(params.min_count, cfg.mem_budget.max(1), dir.clone());
+    let (mut distinct, mut candidates) = (0u64, 0usize);
+    let mut err = None;
+    merge_counts(parts, &dir, |w: Box<str>, c| {
+        distinct += 1;
+        if c >= params.min_count {
+            candidates += 1;
+            if back_check(&w, kept_ref, params)
+                && let Err(e) = collector.push(w, c)
+                && err.is_none()
+            {
+                err = Some(e);
+            }
+        }
+    })
+    .map_err(spill_err)?;
+    if let Some(e) = err {
+        return Err(spill_err(e));
+    }
+    report.distinct_pieces = distinct;
+    report.candidates = candidates;
+    report.spilled_runs += collector.runs();
+    let words = collector.into_vec(None).map_err(spill_err)?;
+    report.words = words.len();
+    Ok((words, report))
+}
+
+/// Copies stdin (if among the sources) to a temporary file so that it can be read twice.
+fn spool_stdin(sources: Vec<Source>, cfg: &RunConfig) -> Result<(Vec<Source>, Option<tempfile::NamedTempFile>), Error> {
+    if !sources.contains(&Source::Stdin) {
+        return Ok((sources, None));
+    }
+    let mut tmp = match cfg.tmp_dir.as_deref() {
+        Some(d) => tempfile::NamedTempFile::new_in(d),
+        None => tempfile::NamedTempFile::new(),
+    }
+    .map_err(spill_err)?;
+    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::Io(PathBuf::from("<stdin>"), e))?;
+    let path = tmp.path().to_path_buf();
+    let sources = sources
+        .into_iter()
+        .map(|s| if s == Source::Stdin { Source::File(path.clone()) } else { s })
+        .collect();
+    Ok((sources, Some(tmp)))
+}
