@@ -23,6 +23,7 @@
 use std::path::PathBuf;
 
 pub mod input;
+pub mod jieba_compat;
 pub mod newwords;
 pub mod ngram;
 pub mod output;

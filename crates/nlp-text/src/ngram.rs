@@ -127,7 +127,7 @@ mod tests {
         assert_eq!(k.suffix_after(1).to_string_gram(), "国人民");
         assert_eq!(k.prefix(3).to_string_gram(), "中国人");
         let k: u128 = key_of("a1中国人民共和");
-        assert_eq!(k.len(), 7);
+        assert_eq!(k.len(), 8);
         assert_eq!(k.suffix_after(2).to_string_gram(), "中国人民共和");
         let p: Vec<&str> = pieces("今天，天气 good!１２３abc").collect();
         assert_eq!(p, vec!["今天", "天气", "good", "abc"]);

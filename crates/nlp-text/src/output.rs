@@ -48,6 +48,12 @@ pub struct RankedCollector {
     min_count: u64,
 }
 
+impl std::fmt::Debug for RankedCollector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RankedCollector").field("min_count", &self.min_count).finish_non_exhaustive()
+    }
+}
+
 impl RankedCollector {
     /// Keeps words with `count >= min_count`, using about `budget` bytes before spilling.
     pub fn new(min_count: u64, budget: usize, dir: SpillDir) -> Self {

@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 
 use jieba_rs::Jieba;
 
+use crate::jieba_compat::{cut_py, is_py_space};
 use crate::input::{total_bytes, BatchReader, InputStats, Source};
 use crate::output::RankedCollector;
 use crate::parallel::fold_batches;
@@ -61,21 +62,23 @@ pub fn for_each_token<'a>(
     match mode {
         Mode::Jieba { hmm } => {
             let jieba = jieba.expect("jieba mode needs a segmenter");
-            for w in jieba.cut(line, hmm) {
-                if !w.chars().all(char::is_whitespace) {
+            let mut words = Vec::new();
+            cut_py(jieba, line, hmm, &mut words);
+            for w in words {
+                if !w.chars().all(is_py_space) {
                     f(w);
                 }
             }
         }
         Mode::Chars => {
             for (i, c) in line.char_indices() {
-                if !c.is_whitespace() {
+                if !is_py_space(c) {
                     f(&line[i..i + c.len_utf8()]);
                 }
             }
         }
         Mode::Ngrams(n) => {
-            for run in line.split(char::is_whitespace).filter(|r| !r.is_empty()) {
+            for run in line.split(is_py_space).filter(|r| !r.is_empty()) {
                 let starts: Vec<usize> =
                     run.char_indices().map(|(i, _)| i).chain([run.len()]).collect();
                 let chars = starts.len() - 1;

@@ -1,0 +1,146 @@
+//! New-word discovery checked against small cases computed by hand.
+
+mod common;
+
+use common::{cfg, tiny_cfg, write_file};
+use hashbrown::{HashMap, HashSet};
+use nlp_text::input::Source;
+use nlp_text::newwords::{Params, Variant, back_check, cohesion, discover, filter_grams, presegment};
+use nlp_text::ngram::key_of;
+
+fn counts(pairs: &[(&str, u64)]) -> HashMap<u64, u64> {
+    pairs.iter().map(|&(s, c)| (key_of::<u64>(s), c)).collect()
+}
+
+fn kept(words: &[&str]) -> HashSet<u64> {
+    words.iter().map(|w| key_of::<u64>(w)).collect()
+}
+
+fn cut(piece: &str, k: &HashSet<u64>) -> Vec<String> {
+    let mut v = Vec::new();
+    presegment(piece, k, 4, |w| v.push(w.to_string()));
+    v
+}
+
+#[test]
+fn cohesion_is_min_over_splits() {
+    // Corpus: "abc" x4, "ab" x2, "c" x10 -> a=6 b=6 c=14 (total 26), ab=6 bc=4 abc=4.
+    let c = counts(&[("a", 6), ("b", 6), ("c", 14), ("ab", 6), ("bc", 4), ("abc", 4)]);
+    // splits: a|bc: 26*4/(6*4) = 4.333..; ab|c: 26*4/(6*14) = 1.2380952..
+    let got = cohesion(key_of::<u64>("abc"), 4, 26.0, &c).unwrap();
+    assert!((got - 104.0 / 84.0).abs() < 1e-12, "{got}");
+    // bigram ab: 26*6/(6*6) = 4.333..
+    let got = cohesion(key_of::<u64>("ab"), 6, 26.0, &c).unwrap();
+    assert!((got - 156.0 / 36.0).abs() < 1e-12, "{got}");
+    assert!(cohesion(key_of::<u64>("a"), 6, 26.0, &c).is_none());
+}
+
+#[test]
+fn log_thresholds_by_length_2019() {
+    // a=8 b=8 (total 16), ab=6, ba=2: ln(16*6/64) = ln 1.5 = 0.405, ln(16*2/64) = ln 0.5 < 0.
+    let c = counts(&[("a", 8), ("b", 8), ("ab", 6), ("ba", 2)]);
+    let mut p = Params::v2019();
+    p.thresholds = vec![0.0, 0.40, 9.0, 9.0];
+    assert_eq!(filter_grams(&c, 16, &p), kept(&["ab"]));
+    p.thresholds = vec![0.0, 0.41, 9.0, 9.0];
+    assert!(filter_grams(&c, 16, &p).is_empty());
+    p.thresholds = vec![0.0, -0.7, 9.0, 9.0]; // ln 0.5 = -0.693
+    assert_eq!(filter_grams(&c, 16, &p), kept(&["ab", "ba"]));
+}
+
+#[test]
+fn ratio_thresholds_are_strict_in_2017() {
+    // ab: 16*6/64 = 1.5 exactly; 2017 keeps only ratio > threshold.
+    let c = counts(&[("a", 8), ("b", 8), ("ab", 6)]);
+    let mut p = Params::v2017();
+    p.thresholds = vec![0.0, 1.5, 25.0, 125.0];
+    assert!(filter_grams(&c, 16, &p).is_empty());
+    p.thresholds = vec![0.0, 1.49, 25.0, 125.0];
+    assert_eq!(filter_grams(&c, 16, &p), kept(&["ab"]));
+}
+
+#[test]
+fn presegment_joins_characters_covered_by_a_kept_gram() {
+    assert_eq!(cut("abcd", &kept(&["ab", "bc"])), ["abc", "d"]);
+    assert_eq!(cut("abcd", &kept(&["ab", "cd"])), ["ab", "cd"]);
+    assert_eq!(cut("xabcx", &kept(&["abc"])), ["x", "abc", "x"]);
+    assert_eq!(cut("abcde", &kept(&["abcd"])), ["abcd", "e"]);
+    assert_eq!(cut("abcdef", &kept(&["abcd", "cdef"])), ["abcdef"]);
+    assert_eq!(cut("abc", &kept(&[])), ["a", "b", "c"]);
+    assert_eq!(cut("中国人民", &kept(&["中国", "人民"])), ["中国", "人民"]);
+}
+
+#[test]
+fn back_check_2019_and_2017() {
+    let p19 = Params::v2019();
+    let k = kept(&["ab", "bc"]);
+    assert!(back_check("ab", &k, &p19)); // length < 3 always passes
+    assert!(!back_check("abc", &k, &p19)); // joined from two bigrams, not itself kept
+    let k = kept(&["abcd", "bcde"]);
+    assert!(back_check("abcde", &k, &p19)); // every 4-window kept
+    assert!(!back_check("abcde", &kept(&["abcd"]), &p19));
+    assert!(back_check("abcd", &kept(&["abcd"]), &p19));
+    // 2017: every window of 3..=4 characters must be kept.
+    let p17 = Params::v2017();
+    assert!(!back_check("abcd", &kept(&["abcd"]), &p17));
+    assert!(back_check("abcd", &kept(&["abc", "bcd", "abcd"]), &p17));
+    assert!(back_check("abc", &kept(&["abc"]), &p17));
+}
+
+fn run(text: &str, params: &Params, cfg: &nlp_text::RunConfig) -> Vec<(String, u64)> {
+    let dir = tempfile::tempdir().unwrap();
+    let p = write_file(dir.path(), "in.txt", text.as_bytes());
+    let (words, _) = discover(vec![Source::File(p)], params, cfg).unwrap();
+    words.into_iter().map(|r| (r.word.into_string(), r.count)).collect()
+}
+
+fn pairs(v: &[(&str, u64)]) -> Vec<(String, u64)> {
+    v.iter().map(|(w, c)| (w.to_string(), *c)).collect()
+}
+
+#[test]
+fn end_to_end_small_corpus() {
+    // Three lines "ab cd ab" (space separates pieces): a=6 b=6 c=3 d=3, total 18;
+    // ab=6: ln(18*6/36) = ln 3 = 1.0986; cd=3: ln(18*3/9) = ln 6 = 1.7918.
+    let text = "ab cd ab\nab cd ab\nab,cd;ab\n";
+    let mut p = Params::v2019();
+    p.min_count = 3;
+    p.thresholds = vec![0.0, 1.5, 4.0, 6.0];
+    // Only cd is kept: pieces a 6, b 6, cd 3.
+    assert_eq!(run(text, &p, &cfg(2)), pairs(&[("a", 6), ("b", 6), ("cd", 3)]));
+    p.thresholds = vec![0.0, 1.0, 4.0, 6.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("ab", 6), ("cd", 3)]));
+    // min_count 4: c, d, cd are rare; ab is frequent but ln 3 < 1.5; pieces a 6 b 6 c 3 d 3.
+    p.min_count = 4;
+    p.thresholds = vec![0.0, 1.5, 4.0, 6.0];
+    assert_eq!(run(text, &p, &cfg(2)), pairs(&[("a", 6), ("b", 6)]));
+}
+
+#[test]
+fn total_differs_between_variants() {
+    // Same corpus, min_count 4. 2019: total = all 18 characters, ab ratio = 18*6/36 = 3.
+    // 2017: total = frequent unigrams only (a + b = 12), ab ratio = 12*6/36 = 2.
+    let text = "ab cd ab\nab cd ab\nab cd ab\n";
+    let mut p = Params::v2017();
+    p.min_count = 4;
+    p.thresholds = vec![0.0, 2.5, 25.0, 125.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("a", 6), ("b", 6)])); // 2 < 2.5
+    p.thresholds = vec![0.0, 1.9, 25.0, 125.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("ab", 6)])); // 2 > 1.9
+    let mut p = Params::v2019();
+    p.min_count = 4;
+    p.thresholds = vec![0.0, 3f64.ln() - 1e-9, 4.0, 6.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("ab", 6)]));
+    assert_eq!(p.variant, Variant::V2019);
+}
+
+#[test]
+fn spilled_discovery_equals_in_memory_discovery() {
+    let text = std::fs::read_to_string(common::fixture("wordfreq_input.txt")).unwrap();
+    let mut p = Params::v2019();
+    p.min_count = 4;
+    let a = run(&text, &p, &cfg(2));
+    assert!(a.len() > 500, "{}", a.len());
+    let b = run(&text, &p, &tiny_cfg(2, 2048));
+    assert_eq!(a, b);
+}
