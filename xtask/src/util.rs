@@ -1,0 +1,124 @@
+//! Helpers shared by the commands: paths, options, running programs and measuring them.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, bail};
+
+/// The repository root (parent of the xtask crate).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+}
+
+/// The data cache: `--dir DIR`, else `$BERT4BURN_DATA`, else `<repo>/data-cache`.
+pub fn cache_dir(dir_flag: Option<&str>) -> PathBuf {
+    if let Some(d) = dir_flag {
+        return PathBuf::from(d);
+    }
+    match std::env::var_os("BERT4BURN_DATA") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => repo_root().join("data-cache"),
+    }
+}
+
+/// Removes `--name VALUE` from `args` and returns VALUE.
+pub fn take_opt(args: &mut Vec<String>, name: &str) -> Result<Option<String>> {
+    match args.iter().position(|a| a == name) {
+        None => Ok(None),
+        Some(i) => {
+            if i + 1 >= args.len() {
+                bail!("{name} needs a value");
+            }
+            let v = args.remove(i + 1);
+            args.remove(i);
+            Ok(Some(v))
+        }
+    }
+}
+
+/// Removes `--flag` from `args` and says whether it was there.
+pub fn take_flag(args: &mut Vec<String>, name: &str) -> bool {
+    match args.iter().position(|a| a == name) {
+        Some(i) => {
+            args.remove(i);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Whether `program --version` runs.
+pub fn have(program: &str) -> bool {
+    Command::new(program)
+        .arg("--version")
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+}
+
+/// Runs a command, failing with its name and status when it does not succeed.
+pub fn run_checked(cmd: &mut Command) -> Result<()> {
+    let shown = format!("{cmd:?}");
+    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    if !status.success() {
+        bail!("{shown} failed with {status}");
+    }
+    Ok(())
+}
+
+/// Wall time, peak resident memory and captured stderr of one child process.
+#[derive(Debug, Clone)]
+pub struct Measured {
+    pub wall: Duration,
+    /// Peak RSS in bytes (from `wait4`), if the platform reports it.
+    pub peak_rss: Option<u64>,
+    pub stderr: String,
+}
+
+/// Runs `cmd` (stdout discarded), measuring wall time and the child's own peak RSS.
+pub fn measure(cmd: &mut Command) -> Result<Measured> {
+    let shown = format!("{cmd:?}");
+    cmd.stdout(Stdio::null()).stderr(Stdio::piped());
+    let start = Instant::now();
+    let mut child = cmd.spawn().with_context(|| format!("cannot start {shown}"))?;
+    let mut stderr = String::new();
+    if let Some(mut e) = child.stderr.take() {
+        std::io::Read::read_to_string(&mut e, &mut stderr).ok();
+    }
+    let (ok, peak_rss) = wait_rusage(&mut child)?;
+    let wall = start.elapsed();
+    if !ok {
+        bail!("{shown} failed:\n{stderr}");
+    }
+    Ok(Measured { wall, peak_rss, stderr })
+}
+
+#[cfg(unix)]
+fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>)> {
+    let pid = child.id() as libc::pid_t;
+    let mut status: libc::c_int = 0;
+    // SAFETY: `rusage` is plain data, zero-initialised; wait4 fills it for our own child.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r != pid {
+        bail!("wait4 failed: {}", std::io::Error::last_os_error());
+    }
+    let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    // ru_maxrss is in KiB on Linux.
+    Ok((ok, Some(usage.ru_maxrss as u64 * 1024)))
+}
+
+#[cfg(not(unix))]
+fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>)> {
+    Ok((child.wait()?.success(), None))
+}
+
+/// `12.3 MiB`.
+pub fn mib(bytes: Option<u64>) -> String {
+    match bytes {
+        Some(b) => format!("{:.1} MiB", b as f64 / (1 << 20) as f64),
+        None => "n/a".into(),
+    }
+}
