@@ -2,6 +2,7 @@
 //!
 //! One module per command; add a module and a line in [`COMMANDS`] for a new one.
 
+mod bench_bert;
 mod bench_text;
 mod data;
 mod util;
@@ -22,6 +23,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "bench text [--quick] [--dir DIR]",
         "nlp-text speed and memory against Python peers (jieba batch-and-merge, plain-Python new \
          words), 1 vs 2 threads, memory-budget exact-count check",
+    ),
+    (
+        "bench bert",
+        "bench bert [--device D] [--features F] [--iters N] [--python PY]",
+        "MiniLM-L6 forward at batch 32 x 128: bert4burn against PyTorch in the same run \
+         (tokens/s, ratio, peak memory); needs data-cache/minilm",
     ),
 ];
 
@@ -46,6 +53,7 @@ fn main() -> Result<()> {
         "data" => data::run(&args[1..]),
         "bench" => match args.get(1).map(String::as_str) {
             Some("text") => bench_text::run(&args[2..]),
+            Some("bert") => bench_bert::run(&args[2..]),
             other => bail!("unknown bench {:?}; try `cargo xtask help`", other.unwrap_or("")),
         },
         other => bail!("unknown command {other:?}; try `cargo xtask help`"),

@@ -22,6 +22,7 @@
 
 use std::path::PathBuf;
 
+pub mod gramcount;
 pub mod input;
 pub mod jieba_compat;
 pub mod newwords;

@@ -20,6 +20,7 @@ use std::path::PathBuf;
 
 use hashbrown::{HashMap, HashSet};
 
+use crate::gramcount::{SortCounter, merge_sort_counters};
 use crate::input::{total_bytes, BatchReader, InputStats, Source};
 use crate::ngram::{char_code, pieces, GramKey};
 use crate::output::{Ranked, RankedCollector};
@@ -114,6 +115,9 @@ pub struct Report {
     pub words: usize,
     /// Runs spilled to disk (all passes).
     pub spilled_runs: usize,
+    /// Seconds spent in pass 1 (n-gram counting and merging), the cohesion filter, and pass 2
+    /// (pre-segmentation, counting, back-check).
+    pub seconds: [f64; 3],
 }
 
 /// Cohesion of a gram: min over binary splits of `total·N(s)/(N(l)·N(r))` (a ratio, not a log).
@@ -229,7 +233,7 @@ pub fn count_grams<K: GramKey>(
         reader,
         threads,
         &progress,
-        |_| SpillCounter::<K>::new(per_worker, dir.clone()),
+        |_| SortCounter::<K>::new(order, per_worker, dir.clone()),
         |counter, batch| {
             let mut codes: Vec<u16> = Vec::new();
             for line in batch.lines() {
@@ -239,14 +243,14 @@ pub fn count_grams<K: GramKey>(
                     let m = codes.len();
                     for i in 0..m {
                         let mut key = K::default();
-                        for &c in &codes[i..m.min(i + order)] {
+                        for (j, &c) in codes[i..m.min(i + order)].iter().enumerate() {
                             key = key.push(c);
-                            counter.add(key, 1);
+                            counter.push(key, j + 1).map_err(spill_err)?;
                         }
                     }
                 }
             }
-            counter.check_budget().map_err(spill_err)
+            Ok(())
         },
     )?;
     progress.finish();
@@ -256,12 +260,13 @@ pub fn count_grams<K: GramKey>(
     report.stats = stats;
     let mut parts = Vec::new();
     for c in states {
-        report.spilled_runs += c.runs();
-        parts.push(c.finish().map_err(spill_err)?);
+        let part = c.finish().map_err(spill_err)?;
+        report.spilled_runs += part.1.len();
+        parts.push(part);
     }
     let mut frequent = HashMap::new();
     let (mut chars, mut frequent_chars, mut distinct) = (0u64, 0u64, 0u64);
-    merge_counts(parts, dir, |k: K, c| {
+    merge_sort_counters(parts, dir, |k: K, c| {
         distinct += 1;
         let unigram = k.len() == 1;
         if unigram {
@@ -305,8 +310,11 @@ fn discover_with<K: GramKey>(
     let dir = SpillDir::new(cfg.tmp_dir.as_deref()).map_err(spill_err)?;
     let (sources, _spool) = spool_stdin(sources, cfg)?;
     let mut report = Report::default();
+    let t0 = std::time::Instant::now();
     let frequent = count_grams::<K>(sources.clone(), params, cfg, &dir, &mut report)?;
+    let t1 = std::time::Instant::now();
     let kept = filter_grams(&frequent, report.total, params);
+    let t2 = std::time::Instant::now();
     drop(frequent);
     report.kept_grams = kept.len();
 
@@ -370,6 +378,7 @@ fn discover_with<K: GramKey>(
     report.spilled_runs += collector.runs();
     let words = collector.into_vec(None).map_err(spill_err)?;
     report.words = words.len();
+    report.seconds = [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64()];
     Ok((words, report))
 }
 

@@ -62,6 +62,8 @@ pub trait GramKey: CountKey + Copy + Default + Hash + Sync + 'static {
     fn suffix_after(self, j: usize) -> Self;
     /// The gram as a string.
     fn to_string_gram(self) -> String;
+    /// `bits` bits of the key starting at bit `shift` (for radix sorting).
+    fn digit(self, shift: u32, bits: u32) -> usize;
 }
 
 macro_rules! impl_gram_key {
@@ -85,6 +87,10 @@ macro_rules! impl_gram_key {
             fn suffix_after(self, j: usize) -> Self {
                 let rest = BITS as usize * (self.len() - j);
                 self & ((1 << rest) - 1)
+            }
+            #[inline]
+            fn digit(self, shift: u32, bits: u32) -> usize {
+                ((self >> shift) as usize) & ((1usize << bits) - 1)
             }
             fn to_string_gram(self) -> String {
                 let n = self.len();

@@ -141,6 +141,10 @@ fn spilled_discovery_equals_in_memory_discovery() {
     p.min_count = 4;
     let a = run(&text, &p, &cfg(2));
     assert!(a.len() > 500, "{}", a.len());
-    let b = run(&text, &p, &tiny_cfg(2, 2048));
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "in.txt", text.as_bytes());
+    let (words, report) = discover(vec![Source::File(path)], &p, &tiny_cfg(2, 2048)).unwrap();
+    assert!(report.spilled_runs > 2, "{report:?}");
+    let b: Vec<(String, u64)> = words.into_iter().map(|r| (r.word.into_string(), r.count)).collect();
     assert_eq!(a, b);
 }

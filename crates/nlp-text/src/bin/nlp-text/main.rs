@@ -334,7 +334,8 @@ fn run_newwords(a: NewwordsArgs) -> Result<()> {
     if !a.common.quiet {
         eprintln!(
             "newwords ({}): {} lines, total {} chars, {} distinct grams, {} frequent, {} kept; \
-             {} distinct pieces, {} candidates, {} words ({} written), {} spill runs",
+             {} distinct pieces, {} candidates, {} words ({} written), {} spill runs; \
+             seconds: count {:.2}, filter {:.2}, pre-segment {:.2}",
             if params.variant == Variant::V2019 { "2019" } else { "2017" },
             report.stats.lines,
             report.total,
@@ -345,7 +346,10 @@ fn run_newwords(a: NewwordsArgs) -> Result<()> {
             report.candidates,
             report.words,
             words.len(),
-            report.spilled_runs
+            report.spilled_runs,
+            report.seconds[0],
+            report.seconds[1],
+            report.seconds[2]
         );
     }
     Ok(())
