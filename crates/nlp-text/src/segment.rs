@@ -1,13 +1,14 @@
 //! Segmenting with a lexicon only: jieba's maximum-probability path over a DAG of lexicon words,
-//! without the HMM (as the new-word post did to evaluate a discovered lexicon).
+//! without the HMM (as the new-word post did to evaluate a discovered lexicon with
+//! `jieba.Tokenizer(dictionary=...)` and `cut(HMM=False)`; the output equals Python jieba's).
 
 use std::fs::File;
 use std::io::{BufReader, Write};
 use std::path::{Path, PathBuf};
 
-use jieba_rs::Jieba;
 use rayon::prelude::*;
 
+use crate::jieba_compat::{JiebaPy, is_py_space};
 use crate::input::{total_bytes, BatchReader, InputStats, Source};
 use crate::output::read_tsv;
 use crate::progress::Progress;
@@ -15,22 +16,16 @@ use crate::{Error, RunConfig};
 
 /// A segmenter over a fixed lexicon (word → count).
 pub struct LexiconSegmenter {
-    jieba: Jieba,
+    jieba: JiebaPy,
     words: usize,
 }
 
 impl LexiconSegmenter {
     /// Builds a segmenter from `(word, count)` pairs (counts act as jieba frequencies).
     pub fn new<'a>(words: impl IntoIterator<Item = (&'a str, u64)>) -> Self {
-        let mut jieba = Jieba::empty();
-        let mut n = 0;
-        for (w, c) in words {
-            if !w.is_empty() {
-                jieba.add_word(w, Some(c.max(1) as usize), None);
-                n += 1;
-            }
-        }
-        LexiconSegmenter { jieba, words: n }
+        let words: Vec<(&str, u64)> = words.into_iter().filter(|(w, _)| !w.is_empty()).collect();
+        let n = words.len();
+        LexiconSegmenter { jieba: JiebaPy::from_words(words), words: n }
     }
 
     /// Loads the first `top` entries (all when `None`) of a `word<TAB>count` file such as
@@ -59,11 +54,13 @@ impl LexiconSegmenter {
 
     /// Cuts one line into words (whitespace tokens dropped).
     pub fn cut<'a>(&self, line: &'a str) -> Vec<&'a str> {
-        self.jieba
-            .cut(line, false)
-            .into_iter()
-            .filter(|w| !w.chars().all(char::is_whitespace))
-            .collect()
+        let mut out = Vec::new();
+        self.jieba.cut_with(line, false, |w, _| {
+            if !w.chars().all(is_py_space) {
+                out.push(w);
+            }
+        });
+        out
     }
 
     /// Cuts one line and joins the words with single spaces.

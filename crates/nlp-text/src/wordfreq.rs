@@ -8,9 +8,8 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-use jieba_rs::Jieba;
 
-use crate::jieba_compat::{cut_py, is_py_space};
+use crate::jieba_compat::{JiebaPy, is_py_space};
 use crate::input::{total_bytes, BatchReader, InputStats, Source};
 use crate::output::RankedCollector;
 use crate::parallel::fold_batches;
@@ -32,22 +31,19 @@ pub enum Mode {
     Ngrams(usize),
 }
 
-/// Builds a jieba segmenter: the embedded dictionary or `dict` (jieba `dict.txt` format)
-/// as the main dictionary, plus the user dictionaries.
-pub fn load_jieba(dict: Option<&Path>, user_dicts: &[PathBuf]) -> Result<Jieba, Error> {
+/// Builds a jieba segmenter: jieba 0.42.1's dictionary (embedded) or `dict` (`dict.txt`
+/// format) as the main dictionary, plus user dictionaries (`word [freq] [tag]`).
+pub fn load_jieba(dict: Option<&Path>, user_dicts: &[PathBuf]) -> Result<JiebaPy, Error> {
     let mut jieba = match dict {
-        None => Jieba::new(),
+        None => JiebaPy::new(),
         Some(p) => {
             let f = File::open(p).map_err(|e| Error::Io(p.to_path_buf(), e))?;
-            Jieba::with_dict(&mut BufReader::new(f))
-                .map_err(|e| Error::Invalid(format!("dictionary {}: {e}", p.display())))?
+            JiebaPy::with_dict(BufReader::new(f), &p.display().to_string())?
         }
     };
     for p in user_dicts {
         let f = File::open(p).map_err(|e| Error::Io(p.to_path_buf(), e))?;
-        jieba
-            .load_dict(&mut BufReader::new(f))
-            .map_err(|e| Error::Invalid(format!("user dictionary {}: {e}", p.display())))?;
+        jieba.load_user_dict(BufReader::new(f), &p.display().to_string())?;
     }
     Ok(jieba)
 }
@@ -56,14 +52,14 @@ pub fn load_jieba(dict: Option<&Path>, user_dicts: &[PathBuf]) -> Result<Jieba, 
 pub fn for_each_token<'a>(
     line: &'a str,
     mode: Mode,
-    jieba: Option<&Jieba>,
+    jieba: Option<&JiebaPy>,
     mut f: impl FnMut(&'a str),
 ) {
     match mode {
         Mode::Jieba { hmm } => {
             let jieba = jieba.expect("jieba mode needs a segmenter");
             let mut words = Vec::new();
-            cut_py(jieba, line, hmm, &mut words);
+            jieba.cut(line, hmm, &mut words);
             for w in words {
                 if !w.chars().all(is_py_space) {
                     f(w);
@@ -92,6 +88,13 @@ pub fn for_each_token<'a>(
     }
 }
 
+struct Worker {
+    counter: SpillCounter<Box<str>>,
+    /// Counts of dictionary words by trie node (jieba mode).
+    by_node: Vec<u64>,
+    tokens: u64,
+}
+
 /// Summary of a counting run.
 #[derive(Debug, Clone, Default)]
 pub struct CountReport {
@@ -109,7 +112,7 @@ pub struct CountReport {
 pub fn count_words(
     sources: Vec<Source>,
     mode: Mode,
-    jieba: Option<&Jieba>,
+    jieba: Option<&JiebaPy>,
     min_count: u64,
     cfg: &RunConfig,
 ) -> Result<(RankedCollector, CountReport), Error> {
@@ -121,27 +124,57 @@ pub fn count_words(
     let per_worker = (cfg.mem_budget / threads).max(1);
     let progress = Progress::new("counting", total_bytes(&sources), cfg.quiet);
     let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let nodes = jieba.map_or(0, |j| j.dict().len());
     let (states, stats) = fold_batches(
         reader,
         threads,
         &progress,
-        |_| (SpillCounter::<Box<str>>::new(per_worker, dir.clone()), 0u64),
-        |(counter, tokens), batch| {
+        |_| Worker {
+            counter: SpillCounter::<Box<str>>::new(per_worker, dir.clone()),
+            by_node: Vec::new(),
+            tokens: 0,
+        },
+        |w, batch| {
             {
-                let (map, heap) = counter.map_mut();
-                for line in batch.lines() {
-                    for_each_token(line, mode, jieba, |tok| {
-                        *tokens += 1;
-                        if let Some(c) = map.get_mut(tok) {
-                            *c += 1;
-                        } else {
-                            *heap += tok.len() + 16;
-                            map.insert(Box::from(tok), 1);
+                let (map, heap) = w.counter.map_mut();
+                let mut by_string = |tok: &str| {
+                    if let Some(c) = map.get_mut(tok) {
+                        *c += 1;
+                    } else {
+                        *heap += tok.len() + 16;
+                        map.insert(Box::from(tok), 1);
+                    }
+                };
+                match (mode, jieba) {
+                    (Mode::Jieba { hmm }, Some(j)) => {
+                        if w.by_node.is_empty() {
+                            w.by_node = vec![0u64; nodes];
                         }
-                    });
+                        for line in batch.lines() {
+                            j.cut_with(line, hmm, |tok, node| {
+                                if tok.chars().all(is_py_space) {
+                                    return;
+                                }
+                                w.tokens += 1;
+                                if node != u32::MAX {
+                                    w.by_node[node as usize] += 1;
+                                } else {
+                                    by_string(tok);
+                                }
+                            });
+                        }
+                    }
+                    _ => {
+                        for line in batch.lines() {
+                            for_each_token(line, mode, jieba, |tok| {
+                                w.tokens += 1;
+                                by_string(tok);
+                            });
+                        }
+                    }
                 }
             }
-            counter.check_budget().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))
+            w.counter.check_budget().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))
         },
     )?;
     progress.finish();
@@ -149,11 +182,26 @@ pub fn count_words(
         return Err(Error::EmptyInput("the input has no (valid UTF-8) lines".into()));
     }
     let mut report = CountReport { stats, ..CountReport::default() };
-    let mut parts = Vec::with_capacity(states.len());
-    for (counter, tokens) in states {
-        report.tokens += tokens;
-        report.spilled_runs += counter.runs();
-        parts.push(counter.finish().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?);
+    let mut parts = Vec::with_capacity(states.len() + 1);
+    let mut by_node = vec![0u64; nodes];
+    for w in states {
+        report.tokens += w.tokens;
+        report.spilled_runs += w.counter.runs();
+        for (total, c) in by_node.iter_mut().zip(&w.by_node) {
+            *total += c;
+        }
+        parts.push(w.counter.finish().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?);
+    }
+    if let Some(j) = jieba {
+        // Dictionary words counted by node id join the string counts in the merge.
+        let mut known = SpillCounter::<Box<str>>::new(cfg.mem_budget.max(1), dir.clone());
+        for (id, &c) in by_node.iter().enumerate() {
+            if c > 0 {
+                known.add(j.dict().spell(id as u32).into_boxed_str(), c);
+                known.check_budget().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
+            }
+        }
+        parts.push(known.finish().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?);
     }
     let mut collector = RankedCollector::new(min_count, cfg.mem_budget.max(1), dir.clone());
     let mut push_err = None;
