@@ -1,0 +1,114 @@
+//! One post-LN encoder block: `x = LN(x + Attn(x))`, `x = LN(x + W₂·act(W₁·x))`.
+
+use burn::module::Module;
+use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, Device, Tensor};
+use nlp_core::activation::Activation;
+use nlp_core::attention::{AttentionInput, KvCache, MultiHeadAttention, MultiHeadAttentionConfig};
+use nlp_core::norm::{LayerNorm, LayerNormConfig};
+
+use super::BertConfig;
+
+/// A BERT encoder block.
+#[derive(Module, Debug)]
+pub struct BertLayer {
+    /// Self-attention (query/key/value/output projections).
+    pub attention: MultiHeadAttention,
+    /// LayerNorm after the attention residual.
+    pub attention_norm: LayerNorm,
+    /// Feed-forward expansion `H → intermediate`.
+    pub intermediate: Linear,
+    /// Feed-forward projection `intermediate → H`.
+    pub output: Linear,
+    /// LayerNorm after the feed-forward residual.
+    pub output_norm: LayerNorm,
+    /// Dropout on both residual branches.
+    pub dropout: Dropout,
+    /// Feed-forward activation.
+    #[module(skip)]
+    pub activation: Activation,
+}
+
+impl BertLayer {
+    /// Build with BERT's initialisation on `device`.
+    pub fn new(config: &BertConfig, device: &Device) -> Self {
+        let init = Initializer::Normal { mean: 0.0, std: 0.02 };
+        let norm = || {
+            LayerNormConfig::new(config.hidden_size)
+                .with_epsilon(config.layer_norm_eps)
+                .init(device)
+        };
+        let linear = |d_in, d_out| {
+            LinearConfig::new(d_in, d_out)
+                .with_initializer(init.clone())
+                .init(device)
+        };
+        Self {
+            attention: MultiHeadAttentionConfig::new(config.hidden_size, config.num_attention_heads)
+                .with_dropout(config.attention_probs_dropout_prob)
+                .init(device),
+            attention_norm: norm(),
+            intermediate: linear(config.hidden_size, config.intermediate_size),
+            output: linear(config.intermediate_size, config.hidden_size),
+            output_norm: norm(),
+            dropout: DropoutConfig::new(config.hidden_dropout_prob).init(),
+            activation: config.hidden_act,
+        }
+    }
+
+    /// `x: [batch, len, H]`, `mask: [batch, len, len]` (`true` = visible).
+    pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<3, Bool>>) -> Tensor<3> {
+        let context = if self.attention_is_deterministic(&x) {
+            self.fused_attention(x.clone(), mask)
+        } else {
+            let mut input = AttentionInput::self_attn(x.clone());
+            if let Some(mask) = mask {
+                input = input.mask(mask);
+            }
+            self.attention.forward(input).context
+        };
+        self.feed_forward(x, context)
+    }
+
+    /// Like [`forward`](Self::forward) for new positions `x: [batch, new, H]` whose keys and
+    /// values are appended to `cache`; `mask: [batch, new, cached + new]`.
+    pub fn forward_cached(&self, x: Tensor<3>, mask: Option<Tensor<3, Bool>>, cache: &mut KvCache) -> Tensor<3> {
+        let mut input = AttentionInput::self_attn(x.clone());
+        if let Some(mask) = mask {
+            input = input.mask(mask);
+        }
+        let context = self.attention.forward_cached(input, cache).context;
+        self.feed_forward(x, context)
+    }
+
+    fn feed_forward(&self, x: Tensor<3>, context: Tensor<3>) -> Tensor<3> {
+        let x = self.attention_norm.forward(x.add(self.dropout.forward(context)));
+        let h = self
+            .output
+            .forward(self.activation.forward(self.intermediate.forward(x.clone())));
+        self.output_norm.forward(x.add(self.dropout.forward(h)))
+    }
+
+    /// Attention dropout is a no-op here (inference device, or p = 0): the fused kernel may run.
+    fn attention_is_deterministic(&self, x: &Tensor<3>) -> bool {
+        !x.device().is_autodiff() || self.attention.dropout.prob == 0.0
+    }
+
+    /// Inference path: Burn's fused scaled-dot-product attention (no probabilities kept).
+    fn fused_attention(&self, x: Tensor<3>, mask: Option<Tensor<3, Bool>>) -> Tensor<3> {
+        let [batch, len, _] = x.dims();
+        let heads = self.attention.n_heads;
+        let head_dim = self.attention.head_dim;
+        let split = |t: Tensor<3>| t.reshape([batch, len, heads, head_dim]).swap_dims(1, 2);
+        let q = split(self.attention.query.forward(x.clone()));
+        let k = split(self.attention.key.forward(x.clone()));
+        let v = split(self.attention.value.forward(x));
+        // Burn's fused op takes `true` = hidden.
+        let hidden = mask.map(|m| m.bool_not().unsqueeze_dim::<4>(1).expand([batch, heads, len, len]));
+        let context = attention(q, k, v, hidden, None, AttentionModuleOptions::default());
+        let context = context.swap_dims(1, 2).reshape([batch, len, heads * head_dim]);
+        self.attention.output.forward(context)
+    }
+}

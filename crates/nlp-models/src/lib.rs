@@ -1,0 +1,16 @@
+//! Models of bert4burn, built on `nlp-core`.
+//!
+//! - [`bert`]: BERT that loads real checkpoints (Hugging Face safetensors and Google TF
+//!   checkpoints, read natively) in `encoder`, `lm` and `unilm` modes, with MLM/NSP heads,
+//!   `keep_tokens` and incremental decoding; saves back to Hugging Face safetensors.
+//! - [`tokenizer`]: BERT WordPiece tokenization with character offsets (bert4keras' `rematch`).
+//! - [`checkpoint`]: the checkpoint readers.
+//!
+//! Planned (see the issues): DGCNN, VQ-VAE.
+
+pub mod bert;
+pub mod checkpoint;
+pub mod error;
+pub mod tokenizer;
+
+pub use error::{Error, Result};

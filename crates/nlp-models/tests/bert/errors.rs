@@ -1,0 +1,142 @@
+//! Bad checkpoints and configs give one error naming the file, the tensor and the shapes.
+
+use std::path::Path;
+
+use nlp_models::Error;
+use nlp_models::bert::{BertCheckpoint, LoadOptions};
+
+use crate::{device, fixtures, temp_dir};
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+fn load_err(dir: &Path) -> Error {
+    match BertCheckpoint::open(dir) {
+        Err(e) => e,
+        Ok(ckpt) => {
+            let config = ckpt.config.clone().with_with_mlm(true);
+            ckpt.load(&config, &LoadOptions::default(), &device()).unwrap_err()
+        }
+    }
+}
+
+#[test]
+fn truncated_safetensors_names_the_tensor() {
+    let dir = temp_dir("trunc-st");
+    copy_dir(&fixtures().join("random_mlm"), &dir);
+    let file = dir.join("model.safetensors");
+    let bytes = std::fs::read(&file).unwrap();
+    std::fs::write(&file, &bytes[..bytes.len() / 2]).unwrap();
+    let err = load_err(&dir);
+    assert!(matches!(err, Error::Truncated { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(msg.contains("model.safetensors") && msg.contains("truncated") && msg.contains('['), "{msg}");
+}
+
+#[test]
+fn shape_mismatch_names_both_shapes() {
+    let dir = temp_dir("shape");
+    copy_dir(&fixtures().join("random_mlm"), &dir);
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    let vocab = json["vocab_size"].as_u64().unwrap();
+    json["vocab_size"] = (vocab + 7).into();
+    std::fs::write(&config, json.to_string()).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(
+        err.contains("bert.embeddings.word_embeddings.weight")
+            && err.contains(&format!("[{}, 32]", vocab + 7))
+            && err.contains(&format!("[{vocab}, 32]")),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_tensor_and_unsupported_dtype() {
+    let dir = temp_dir("missing");
+    copy_dir(&fixtures().join("random_mlm"), &dir);
+    let file = dir.join("model.safetensors");
+    let mut bytes = std::fs::read(&file).unwrap();
+    let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
+    let header = String::from_utf8(bytes[8..8 + header_len].to_vec()).unwrap();
+    // Rename one tensor (same length, so offsets stay valid): it is then missing.
+    let renamed = header.replace("encoder.layer.1.output.dense.weight", "encoder.layer.1.output.dense.wEIGHT");
+    bytes[8..8 + header_len].copy_from_slice(renamed.as_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(err.contains("encoder.layer.1.output.dense.weight") && err.contains("missing"), "{err}");
+
+    // Declare one weight as I32 (same byte size): unsupported dtype, named.
+    let key = "\"bert.encoder.layer.0.output.dense.bias\":{\"dtype\":\"F32\"";
+    assert!(header.contains(key), "fixture header layout changed: {header}");
+    let retyped = header.replace(key, &key.replace("F32", "I32"));
+    bytes[8..8 + header_len].copy_from_slice(retyped.as_bytes());
+    std::fs::write(&file, &bytes).unwrap();
+    let err = load_err(&dir);
+    assert!(matches!(err, Error::UnsupportedDtype { .. }), "{err}");
+    assert!(err.to_string().contains("bert.encoder.layer.0.output.dense.bias"), "{err}");
+}
+
+#[test]
+fn broken_tf_checkpoints_are_errors() {
+    // Truncated data shard.
+    let dir = temp_dir("trunc-tf");
+    copy_dir(&fixtures().join("random_mlm_tf"), &dir);
+    let data = dir.join("bert_model.ckpt.data-00000-of-00001");
+    let bytes = std::fs::read(&data).unwrap();
+    std::fs::write(&data, &bytes[..bytes.len() - 100]).unwrap();
+    let err = load_err(&dir);
+    assert!(matches!(err, Error::Truncated { .. }), "{err}");
+    assert!(err.to_string().contains("data-00000-of-00001"), "{err}");
+
+    // A flipped byte in the data: crc32c.
+    let mut flipped = bytes.clone();
+    flipped[1000] ^= 0x55;
+    std::fs::write(&data, &flipped).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(err.contains("crc32c"), "{err}");
+
+    // Truncated or corrupted index.
+    std::fs::write(&data, &bytes).unwrap();
+    let index = dir.join("bert_model.ckpt.index");
+    let ibytes = std::fs::read(&index).unwrap();
+    std::fs::write(&index, &ibytes[..ibytes.len() - 10]).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(err.contains("bert_model.ckpt.index") && err.contains("corrupt"), "{err}");
+    let mut bad = ibytes.clone();
+    bad[20] ^= 0xff;
+    std::fs::write(&index, &bad).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(err.contains("bert_model.ckpt.index"), "{err}");
+}
+
+#[test]
+fn config_errors_name_the_field() {
+    let dir = temp_dir("config");
+    copy_dir(&fixtures().join("random_mlm_tf"), &dir);
+    let config = dir.join("bert_config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json.as_object_mut().unwrap().remove("vocab_size");
+    std::fs::write(&config, json.to_string()).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(err.contains("bert_config.json") && err.contains("vocab_size") && err.contains("missing"), "{err}");
+
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["hidden_act"] = "swooshy".into();
+    std::fs::write(&config, json.to_string()).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(err.contains("hidden_act") && err.contains("swooshy"), "{err}");
+
+    let err = load_err(&dir.join("nope")).to_string();
+    assert!(err.contains("not a directory"), "{err}");
+    let empty = temp_dir("empty");
+    let err = load_err(&empty).to_string();
+    assert!(err.contains("no model.safetensors"), "{err}");
+}
