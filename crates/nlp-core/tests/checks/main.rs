@@ -3,6 +3,7 @@
 //! One test binary (linking Burn once). The device comes from `NLP_TEST_DEVICE` (default
 //! `flex`), so the same checks run on `wgpu` with `--features wgpu`.
 
+mod activation;
 mod attention;
 mod crf;
 mod decode;
