@@ -6,10 +6,13 @@
 //! - [`tokenizer`]: BERT WordPiece tokenization with character offsets (bert4keras' `rematch`).
 //! - [`checkpoint`]: the checkpoint readers.
 //!
-//! Planned (see the issues): DGCNN, VQ-VAE.
+//! - [`dgcnn`]: gated dilated residual convolutions, attention pooling, char + word embedding.
+//!
+//! Planned (see the issues): VQ-VAE.
 
 pub mod bert;
 pub mod checkpoint;
+pub mod dgcnn;
 pub mod error;
 pub mod tokenizer;
 
