@@ -180,30 +180,44 @@ fn is_zip(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "whl" || e == "zip")
 }
 
-/// The bytes of the first member whose path ends with `suffix`.
+/// Index of the member best matching `suffix`: the exact path, else the shallowest path that
+/// ends with `/suffix` (so `config.json` is not taken from `1_Pooling/config.json`).
+fn best_match<'a>(names: impl IntoIterator<Item = &'a str>, suffix: &str) -> Option<usize> {
+    let tail = format!("/{suffix}");
+    names
+        .into_iter()
+        .enumerate()
+        .filter(|(_, n)| *n == suffix || n.ends_with(&tail))
+        .min_by_key(|(_, n)| if *n == suffix { 0 } else { n.matches('/').count() + 1 })
+        .map(|(i, _)| i)
+}
+
+/// The bytes of the member best matching `suffix` (see [`best_match`]).
 fn read_member(archive: &Path, suffix: &str) -> Result<Option<Vec<u8>>> {
     let f = File::open(archive).with_context(|| format!("cannot open {}", archive.display()))?;
-    let matches = |p: &str| p == suffix || p.ends_with(&format!("/{suffix}"));
     if is_zip(archive) {
         let mut z = zip::ZipArchive::new(f)?;
-        for i in 0..z.len() {
-            let mut m = z.by_index(i)?;
-            if matches(m.name()) {
-                let mut v = Vec::new();
-                m.read_to_end(&mut v)?;
-                return Ok(Some(v));
-            }
-        }
-    } else {
-        let mut t = tar::Archive::new(flate2::read::GzDecoder::new(f));
-        for m in t.entries()? {
-            let mut m = m?;
-            let path = m.path()?.to_string_lossy().into_owned();
-            if matches(&path) {
-                let mut v = Vec::new();
-                m.read_to_end(&mut v)?;
-                return Ok(Some(v));
-            }
+        let names: Vec<String> = z.file_names().map(str::to_string).collect();
+        let Some(i) = best_match(names.iter().map(String::as_str), suffix) else { return Ok(None) };
+        let mut m = z.by_name(&names[i])?;
+        let mut v = Vec::new();
+        m.read_to_end(&mut v)?;
+        return Ok(Some(v));
+    }
+    // Tarballs: one pass to find the best path, a second to read it.
+    let mut t = tar::Archive::new(flate2::read::GzDecoder::new(File::open(archive)?));
+    let mut names = Vec::new();
+    for m in t.entries()? {
+        names.push(m?.path()?.to_string_lossy().into_owned());
+    }
+    let Some(i) = best_match(names.iter().map(String::as_str), suffix) else { return Ok(None) };
+    let mut t = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    for (j, m) in t.entries()?.enumerate() {
+        let mut m = m?;
+        if j == i {
+            let mut v = Vec::new();
+            m.read_to_end(&mut v)?;
+            return Ok(Some(v));
         }
     }
     Ok(None)
@@ -211,11 +225,11 @@ fn read_member(archive: &Path, suffix: &str) -> Result<Option<Vec<u8>>> {
 
 fn unpack_zip<R: Read + std::io::Seek>(r: R, files: &[(&str, &str)], out: &Path) -> Result<()> {
     let mut z = zip::ZipArchive::new(r)?;
+    let names: Vec<String> = z.file_names().map(str::to_string).collect();
     for (suffix, name) in files {
-        let idx = (0..z.len())
-            .find(|&i| z.by_index(i).is_ok_and(|m| m.name() == *suffix || m.name().ends_with(&format!("/{suffix}"))))
+        let i = best_match(names.iter().map(String::as_str), suffix)
             .with_context(|| format!("inner zip holds no {suffix}"))?;
-        let mut m = z.by_index(idx)?;
+        let mut m = z.by_name(&names[i])?;
         let mut v = Vec::new();
         m.read_to_end(&mut v)?;
         write_atomic(&out.join(name), &v)?;
