@@ -284,8 +284,8 @@ fn is_cjk_punctuation(c: char) -> bool {
 
 /// bert4keras' simplified vocabulary: the ids to keep (`keep_tokens`) and the new vocabulary.
 ///
-/// Drops every token of more than one character (after removing a leading `##`) that
-/// contains a CJK character or punctuation: the Chinese basic tokenizer splits those
+/// Drops every token of more than one character whose stem (the token without a leading
+/// `##`) contains a CJK character or punctuation (so `##们`, `中国` and `[unused1]` go): the Chinese basic tokenizer splits those
 /// characters off, so such tokens can never be produced. Tokens in `startswith` (e.g. `[PAD]`,
 /// `[UNK]`, `[CLS]`, `[SEP]`, `[MASK]`) are kept first, in that order.
 pub fn simplified_vocab(vocab: &[String], startswith: &[&str]) -> (Vec<usize>, Vec<String>) {
@@ -301,8 +301,9 @@ pub fn simplified_vocab(vocab: &[String], startswith: &[&str]) -> (Vec<usize>, V
         if startswith.contains(&token.as_str()) {
             continue;
         }
+        // As bert4keras: the length test is on the whole token, the character test on its stem.
         let body = token.strip_prefix("##").unwrap_or(token);
-        let long = body.chars().count() > 1;
+        let long = token.chars().count() > 1;
         if long && body.chars().any(|c| is_cjk(c) || is_punctuation(c)) {
             continue;
         }

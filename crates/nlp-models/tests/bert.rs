@@ -5,9 +5,13 @@
 //! real MiniLM checkpoint need `data-cache/minilm` (`cargo xtask data minilm`) or
 //! `NLP_MINILM_DIR`, and are skipped with a message when it is absent.
 
+#[path = "bert/errors.rs"]
 mod errors;
+#[path = "bert/minilm.rs"]
 mod minilm;
+#[path = "bert/random_mlm.rs"]
 mod random_mlm;
+#[path = "bert/tokenizer.rs"]
 mod tokenizer;
 
 use std::path::PathBuf;
