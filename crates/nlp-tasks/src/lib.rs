@@ -1,5 +1,10 @@
 //! Tasks of bert4burn, built on `nlp-models` and `nlp-optim`.
 //!
-//! Planned (see the issues): the shared training loop, entity extraction (DGCNN/BERT + CRF),
+//! - [`ner`]: People's Daily 1998 loader (persons, places, organisations on characters) and the
+//!   entity-level metric.
+//!
+//! Planned (see the issues): the shared training loop, DGCNN/BERT + CRF entity extraction,
 //! triple extraction (half-pointer heads), reading-comprehension QA (MLM, seq2seq, DGCNN) and
-//! seq2seq generation with beam search. Nothing is implemented in this crate yet.
+//! seq2seq generation with beam search.
+
+pub mod ner;

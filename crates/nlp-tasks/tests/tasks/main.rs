@@ -1,0 +1,3 @@
+//! Checks of `nlp-tasks` (one test binary).
+
+mod ner;
