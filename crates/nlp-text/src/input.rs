@@ -58,13 +58,19 @@ pub fn resolve_inputs(inputs: &[PathBuf]) -> Result<Vec<Source>, Error> {
             let mut files = Vec::new();
             collect_txt(p, &mut files)?;
             if files.is_empty() {
-                return Err(Error::EmptyInput(format!("directory {} has no .txt files", p.display())));
+                return Err(Error::EmptyInput(format!(
+                    "directory {} has no .txt files",
+                    p.display()
+                )));
             }
             files.sort();
             out.extend(files.into_iter().map(Source::File));
         } else {
             if meta.len() == 0 {
-                return Err(Error::EmptyInput(format!("input file {} is empty", p.display())));
+                return Err(Error::EmptyInput(format!(
+                    "input file {} is empty",
+                    p.display()
+                )));
             }
             out.push(Source::File(p.clone()));
         }
@@ -174,9 +180,16 @@ impl InputStats {
         if self.invalid_count == 0 {
             return None;
         }
-        let shown: Vec<String> =
-            self.invalid.iter().map(|l| format!("{}:{}", l.source, l.line)).collect();
-        let more = if self.invalid_count as usize > self.invalid.len() { ", ..." } else { "" };
+        let shown: Vec<String> = self
+            .invalid
+            .iter()
+            .map(|l| format!("{}:{}", l.source, l.line))
+            .collect();
+        let more = if self.invalid_count as usize > self.invalid.len() {
+            ", ..."
+        } else {
+            ""
+        };
         Some(format!(
             "warning: skipped {} line(s) that are not valid UTF-8: {}{}",
             self.invalid_count,
@@ -214,7 +227,10 @@ impl BatchReader {
 
     /// Returns the next batch, or `None` at the end of all sources.
     pub fn next_batch(&mut self) -> Result<Option<Batch>, Error> {
-        let mut batch = Batch { seq: self.seq, ..Batch::default() };
+        let mut batch = Batch {
+            seq: self.seq,
+            ..Batch::default()
+        };
         while batch.text.len() < self.batch_bytes {
             if self.current.is_none() {
                 if self.next_source >= self.sources.len() {
@@ -253,7 +269,10 @@ impl BatchReader {
                 Err(_) => {
                     self.stats.invalid_count += 1;
                     if self.stats.invalid.len() < MAX_INVALID_KEPT {
-                        self.stats.invalid.push(InvalidLine { source: name.clone(), line: *line_no });
+                        self.stats.invalid.push(InvalidLine {
+                            source: name.clone(),
+                            line: *line_no,
+                        });
                     }
                 }
             }

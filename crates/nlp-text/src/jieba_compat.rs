@@ -114,14 +114,27 @@ impl PrefixDict {
         if node == 0 && (c as u32) < (1 << 16) {
             self.root[c as usize]
         } else {
-            self.edges.get(&(((node as u64) << 21) | c as u64)).copied().unwrap_or(NONE)
+            self.edges
+                .get(&(((node as u64) << 21) | c as u64))
+                .copied()
+                .unwrap_or(NONE)
         }
     }
 
     /// Builds the lookup tables used while cutting (call after adding words).
     pub fn freeze(&mut self) {
-        let wl = |v: u32| if self.freq[v as usize] > 0 { self.logf[v as usize] } else { f64::NEG_INFINITY };
-        self.root_logf = self.root.iter().map(|&v| if v == NONE { f64::NEG_INFINITY } else { wl(v) }).collect();
+        let wl = |v: u32| {
+            if self.freq[v as usize] > 0 {
+                self.logf[v as usize]
+            } else {
+                f64::NEG_INFINITY
+            }
+        };
+        self.root_logf = self
+            .root
+            .iter()
+            .map(|&v| if v == NONE { f64::NEG_INFINITY } else { wl(v) })
+            .collect();
         self.frozen = self.edges.iter().map(|(&k, &v)| (k, (v, wl(v)))).collect();
     }
 
@@ -131,7 +144,10 @@ impl PrefixDict {
         if node == 0 && (c as u32) < (1 << 16) {
             (self.root[c as usize], self.root_logf[c as usize])
         } else {
-            self.frozen.get(&(((node as u64) << 21) | c as u64)).copied().unwrap_or((NONE, f64::NEG_INFINITY))
+            self.frozen
+                .get(&(((node as u64) << 21) | c as u64))
+                .copied()
+                .unwrap_or((NONE, f64::NEG_INFINITY))
         }
     }
 
@@ -217,10 +233,9 @@ impl PrefixDict {
             }
             let mut it = line.split(' ');
             let word = it.next().unwrap_or("");
-            let freq: u64 = it
-                .next()
-                .and_then(|f| f.parse().ok())
-                .ok_or_else(|| Error::Invalid(format!("{name}:{}: expected `word freq [tag]`", i + 1)))?;
+            let freq: u64 = it.next().and_then(|f| f.parse().ok()).ok_or_else(|| {
+                Error::Invalid(format!("{name}:{}: expected `word freq [tag]`", i + 1))
+            })?;
             self.add(word, freq);
         }
         Ok(())
@@ -241,7 +256,8 @@ impl JiebaPy {
         let mut text = String::new();
         gz.read_to_string(&mut text).expect("embedded dictionary");
         let mut dict = PrefixDict::default();
-        dict.load(text.as_bytes(), "embedded dict.txt").expect("embedded dictionary");
+        dict.load(text.as_bytes(), "embedded dict.txt")
+            .expect("embedded dictionary");
         dict.freeze();
         Self::with_prefix_dict(dict)
     }
@@ -267,7 +283,11 @@ impl JiebaPy {
 
     fn with_prefix_dict(dict: PrefixDict) -> Self {
         let logtotal = (dict.total as f64).ln();
-        JiebaPy { dict, logtotal, hmm: Jieba::empty() }
+        JiebaPy {
+            dict,
+            logtotal,
+            hmm: Jieba::empty(),
+        }
     }
 
     /// Adds user-dictionary lines `word [freq] [tag]` as Python's `load_userdict`: a missing
@@ -332,15 +352,26 @@ impl JiebaPy {
         let mut scratch = Scratch::default();
         let mut tmp = Vec::new();
         while !rest.is_empty() {
-            let han_len: usize = rest.chars().take_while(|&c| is_py_han(c)).map(char::len_utf8).sum();
+            let han_len: usize = rest
+                .chars()
+                .take_while(|&c| is_py_han(c))
+                .map(char::len_utf8)
+                .sum();
             if han_len > 0 {
                 self.cut_block(&rest[..han_len], hmm, &mut f, &mut scratch, &mut tmp);
                 rest = &rest[han_len..];
             } else {
                 // Non-Han block: `\r\n` or one character at a time (spaces included).
                 let c = rest.chars().next().expect("non-empty");
-                let n = if rest.starts_with("\r\n") { 2 } else { c.len_utf8() };
-                f(&rest[..n], if n == 2 { NONE } else { self.dict.child(0, c) });
+                let n = if rest.starts_with("\r\n") {
+                    2
+                } else {
+                    c.len_utf8()
+                };
+                f(
+                    &rest[..n],
+                    if n == 2 { NONE } else { self.dict.child(0, c) },
+                );
                 rest = &rest[n..];
             }
         }
@@ -422,7 +453,11 @@ impl JiebaPy {
                     if let Some(b) = eng_start.take() {
                         f(&block[s.offs[b]..s.offs[x]], NONE);
                     }
-                    let node = if y - x == 1 { self.dict.child(0, s.chars[x]) } else { node };
+                    let node = if y - x == 1 {
+                        self.dict.child(0, s.chars[x])
+                    } else {
+                        node
+                    };
                     f(&block[s.offs[x]..s.offs[y]], node);
                 }
                 x = y;
@@ -455,7 +490,10 @@ impl JiebaPy {
             }
         } else {
             for i in a..b {
-                f(&block[s.offs[i]..s.offs[i + 1]], self.dict.child(0, s.chars[i]));
+                f(
+                    &block[s.offs[i]..s.offs[i + 1]],
+                    self.dict.child(0, s.chars[i]),
+                );
             }
         }
     }
@@ -466,8 +504,11 @@ impl JiebaPy {
         while !rest.is_empty() {
             let first = rest.chars().next().expect("non-empty");
             let han = is_finalseg_han(first);
-            let len: usize =
-                rest.chars().take_while(|&c| is_finalseg_han(c) == han).map(char::len_utf8).sum();
+            let len: usize = rest
+                .chars()
+                .take_while(|&c| is_finalseg_han(c) == han)
+                .map(char::len_utf8)
+                .sum();
             let part = &rest[..len];
             if han {
                 // An empty jieba-rs dictionary sends the whole run to its HMM (Viterbi).

@@ -97,14 +97,21 @@ pub fn parse_size(s: &str) -> Result<usize, Error> {
                 'g' => 1 << 30,
                 't' => 1 << 40,
                 'b' => 1,
-                _ => return Err(Error::Invalid(format!("bad size {s:?} (use e.g. 512M, 2G)"))),
+                _ => {
+                    return Err(Error::Invalid(format!(
+                        "bad size {s:?} (use e.g. 512M, 2G)"
+                    )));
+                }
             };
             (&t[..i], m)
         }
         _ => (t, 1),
     };
-    let n: f64 = num.trim().parse().map_err(|_| Error::Invalid(format!("bad size {s:?} (use e.g. 512M, 2G)")))?;
-    if !(n >= 0.0) {
+    let n: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| Error::Invalid(format!("bad size {s:?} (use e.g. 512M, 2G)")))?;
+    if n.is_nan() || n < 0.0 {
         return Err(Error::Invalid(format!("bad size {s:?}")));
     }
     Ok((n * mult as f64) as usize)

@@ -21,12 +21,12 @@ use std::path::PathBuf;
 use hashbrown::{HashMap, HashSet};
 
 use crate::gramcount::{SortCounter, merge_sort_counters};
-use crate::input::{total_bytes, BatchReader, InputStats, Source};
-use crate::ngram::{char_code, pieces, GramKey};
+use crate::input::{BatchReader, InputStats, Source, total_bytes};
+use crate::ngram::{GramKey, char_code, pieces};
 use crate::output::{Ranked, RankedCollector};
 use crate::parallel::fold_batches;
 use crate::progress::Progress;
-use crate::spill::{merge_counts, SpillCounter, SpillDir};
+use crate::spill::{SpillCounter, SpillDir, merge_counts};
 use crate::{Error, RunConfig};
 
 /// Which post's algorithm.
@@ -54,12 +54,22 @@ pub struct Params {
 impl Params {
     /// The 2019 defaults: n = 4, min_count 32, ln thresholds [0, 2, 4, 6].
     pub fn v2019() -> Self {
-        Params { variant: Variant::V2019, order: 4, min_count: 32, thresholds: vec![0.0, 2.0, 4.0, 6.0] }
+        Params {
+            variant: Variant::V2019,
+            order: 4,
+            min_count: 32,
+            thresholds: vec![0.0, 2.0, 4.0, 6.0],
+        }
     }
 
     /// The 2017 defaults: n = 4, min_count 128, ratio thresholds {2: 5, 3: 25, 4: 125}.
     pub fn v2017() -> Self {
-        Params { variant: Variant::V2017, order: 4, min_count: 128, thresholds: vec![0.0, 5.0, 25.0, 125.0] }
+        Params {
+            variant: Variant::V2017,
+            order: 4,
+            min_count: 128,
+            thresholds: vec![0.0, 5.0, 25.0, 125.0],
+        }
     }
 
     /// Default thresholds of `variant` for lengths 1..=order (the posts' progressions,
@@ -76,7 +86,10 @@ impl Params {
 
     fn validate(&self) -> Result<(), Error> {
         if self.order < 1 || self.order > 8 {
-            return Err(Error::Invalid(format!("--order must be in 1..=8, got {}", self.order)));
+            return Err(Error::Invalid(format!(
+                "--order must be in 1..=8, got {}",
+                self.order
+            )));
         }
         if self.thresholds.len() != self.order {
             return Err(Error::Invalid(format!(
@@ -122,7 +135,12 @@ pub struct Report {
 
 /// Cohesion of a gram: min over binary splits of `total·N(s)/(N(l)·N(r))` (a ratio, not a log).
 /// Returns `None` for 1-grams or when a sub-gram count is missing.
-pub fn cohesion<K: GramKey>(key: K, count: u64, total: f64, counts: &HashMap<K, u64>) -> Option<f64> {
+pub fn cohesion<K: GramKey>(
+    key: K,
+    count: u64,
+    total: f64,
+    counts: &HashMap<K, u64>,
+) -> Option<f64> {
     let n = key.len();
     if n < 2 {
         return None;
@@ -138,7 +156,11 @@ pub fn cohesion<K: GramKey>(key: K, count: u64, total: f64, counts: &HashMap<K, 
 }
 
 /// Step 2: the grams (length ≥ 2) of `frequent` that pass the cohesion thresholds.
-pub fn filter_grams<K: GramKey>(frequent: &HashMap<K, u64>, total: u64, params: &Params) -> HashSet<K> {
+pub fn filter_grams<K: GramKey>(
+    frequent: &HashMap<K, u64>,
+    total: u64,
+    params: &Params,
+) -> HashSet<K> {
     let total = total as f64;
     frequent
         .iter()
@@ -147,7 +169,9 @@ pub fn filter_grams<K: GramKey>(frequent: &HashMap<K, u64>, total: u64, params: 
             if len < 2 || len > params.order {
                 return false;
             }
-            let Some(score) = cohesion(k, c, total, frequent) else { return false };
+            let Some(score) = cohesion(k, c, total, frequent) else {
+                return false;
+            };
             let thr = params.thresholds[len - 1];
             match params.variant {
                 Variant::V2019 => score.ln() >= thr,
@@ -159,7 +183,12 @@ pub fn filter_grams<K: GramKey>(frequent: &HashMap<K, u64>, total: u64, params: 
 }
 
 /// Step 3 for one piece of word characters: cut it where no kept gram covers both neighbours.
-pub fn presegment<'a, K: GramKey>(piece: &'a str, kept: &HashSet<K>, order: usize, mut f: impl FnMut(&'a str)) {
+pub fn presegment<'a, K: GramKey>(
+    piece: &'a str,
+    kept: &HashSet<K>,
+    order: usize,
+    mut f: impl FnMut(&'a str),
+) {
     let mut offs: Vec<usize> = Vec::with_capacity(piece.len() + 1);
     let mut codes: Vec<u16> = Vec::with_capacity(piece.len());
     for (i, c) in piece.char_indices() {
@@ -197,7 +226,9 @@ pub fn back_check<K: GramKey>(word: &str, kept: &HashSet<K>, params: &Params) ->
         return true;
     }
     let window_ok = |a: usize, len: usize| {
-        let key = codes[a..a + len].iter().fold(K::default(), |k, &c| k.push(c));
+        let key = codes[a..a + len]
+            .iter()
+            .fold(K::default(), |k, &c| k.push(c));
         kept.contains(&key)
     };
     match params.variant {
@@ -208,7 +239,9 @@ pub fn back_check<K: GramKey>(word: &str, kept: &HashSet<K>, params: &Params) ->
                 (0..=n - params.order).all(|a| window_ok(a, params.order))
             }
         }
-        Variant::V2017 => (3..=params.order.min(n)).all(|len| (0..=n - len).all(|a| window_ok(a, len))),
+        Variant::V2017 => {
+            (3..=params.order.min(n)).all(|len| (0..=n - len).all(|a| window_ok(a, len)))
+        }
     }
 }
 
@@ -255,7 +288,9 @@ pub fn count_grams<K: GramKey>(
     )?;
     progress.finish();
     if stats.lines == 0 {
-        return Err(Error::EmptyInput("the input has no (valid UTF-8) lines".into()));
+        return Err(Error::EmptyInput(
+            "the input has no (valid UTF-8) lines".into(),
+        ));
     }
     report.stats = stats;
     let mut parts = Vec::new();
@@ -293,7 +328,11 @@ pub fn count_grams<K: GramKey>(
 /// Runs the whole discovery and returns the words ranked by count (then word).
 ///
 /// Stdin is read twice, so it is first copied to a temporary file.
-pub fn discover(sources: Vec<Source>, params: &Params, cfg: &RunConfig) -> Result<(Vec<Ranked>, Report), Error> {
+pub fn discover(
+    sources: Vec<Source>,
+    params: &Params,
+    cfg: &RunConfig,
+) -> Result<(Vec<Ranked>, Report), Error> {
     params.validate()?;
     if params.order <= u64::MAX_ORDER {
         discover_with::<u64>(sources, params, cfg)
@@ -378,12 +417,19 @@ fn discover_with<K: GramKey>(
     report.spilled_runs += collector.runs();
     let words = collector.into_vec(None).map_err(spill_err)?;
     report.words = words.len();
-    report.seconds = [(t1 - t0).as_secs_f64(), (t2 - t1).as_secs_f64(), t2.elapsed().as_secs_f64()];
+    report.seconds = [
+        (t1 - t0).as_secs_f64(),
+        (t2 - t1).as_secs_f64(),
+        t2.elapsed().as_secs_f64(),
+    ];
     Ok((words, report))
 }
 
 /// Copies stdin (if among the sources) to a temporary file so that it can be read twice.
-fn spool_stdin(sources: Vec<Source>, cfg: &RunConfig) -> Result<(Vec<Source>, Option<tempfile::NamedTempFile>), Error> {
+fn spool_stdin(
+    sources: Vec<Source>,
+    cfg: &RunConfig,
+) -> Result<(Vec<Source>, Option<tempfile::NamedTempFile>), Error> {
     if !sources.contains(&Source::Stdin) {
         return Ok((sources, None));
     }
@@ -392,11 +438,18 @@ fn spool_stdin(sources: Vec<Source>, cfg: &RunConfig) -> Result<(Vec<Source>, Op
         None => tempfile::NamedTempFile::new(),
     }
     .map_err(spill_err)?;
-    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut()).map_err(|e| Error::Io(PathBuf::from("<stdin>"), e))?;
+    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
+        .map_err(|e| Error::Io(PathBuf::from("<stdin>"), e))?;
     let path = tmp.path().to_path_buf();
     let sources = sources
         .into_iter()
-        .map(|s| if s == Source::Stdin { Source::File(path.clone()) } else { s })
+        .map(|s| {
+            if s == Source::Stdin {
+                Source::File(path.clone())
+            } else {
+                s
+            }
+        })
         .collect();
     Ok((sources, Some(tmp)))
 }

@@ -45,7 +45,8 @@ pub fn is_word_char(c: char) -> bool {
 
 /// Maximal runs of word characters in `text` (the text split at `[^\u4e00-\u9fa50-9a-zA-Z]+`).
 pub fn pieces(text: &str) -> impl Iterator<Item = &str> {
-    text.split(|c: char| !is_word_char(c)).filter(|p| !p.is_empty())
+    text.split(|c: char| !is_word_char(c))
+        .filter(|p| !p.is_empty())
 }
 
 /// A packed n-gram key.
@@ -56,6 +57,10 @@ pub trait GramKey: CountKey + Copy + Default + Hash + Sync + 'static {
     fn push(self, code: u16) -> Self;
     /// Number of characters.
     fn len(self) -> usize;
+    /// Whether the key is the empty gram.
+    fn is_empty(self) -> bool {
+        self.len() == 0
+    }
     /// The first `j` characters.
     fn prefix(self, j: usize) -> Self;
     /// The characters after the first `j`.

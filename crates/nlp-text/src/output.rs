@@ -16,7 +16,10 @@ pub struct Ranked {
 
 impl Ord for Ranked {
     fn cmp(&self, other: &Self) -> Ordering {
-        other.count.cmp(&self.count).then_with(|| self.word.cmp(&other.word))
+        other
+            .count
+            .cmp(&self.count)
+            .then_with(|| self.word.cmp(&other.word))
     }
 }
 
@@ -32,7 +35,9 @@ impl Record for Ranked {
         self.word.write_to(w)
     }
     fn read_from<R: BufRead>(r: &mut R) -> io::Result<Option<Self>> {
-        let Some(count) = u64::read_from(r)? else { return Ok(None) };
+        let Some(count) = u64::read_from(r)? else {
+            return Ok(None);
+        };
         let word = Box::<str>::read_from(r)?
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "truncated record"))?;
         Ok(Some(Ranked { word, count }))
@@ -50,14 +55,19 @@ pub struct RankedCollector {
 
 impl std::fmt::Debug for RankedCollector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("RankedCollector").field("min_count", &self.min_count).finish_non_exhaustive()
+        f.debug_struct("RankedCollector")
+            .field("min_count", &self.min_count)
+            .finish_non_exhaustive()
     }
 }
 
 impl RankedCollector {
     /// Keeps words with `count >= min_count`, using about `budget` bytes before spilling.
     pub fn new(min_count: u64, budget: usize, dir: SpillDir) -> Self {
-        RankedCollector { sorter: ExternalSorter::new(budget, dir), min_count }
+        RankedCollector {
+            sorter: ExternalSorter::new(budget, dir),
+            min_count,
+        }
     }
 
     /// Offers a word (ignored below the minimum count).
@@ -74,7 +84,11 @@ impl RankedCollector {
     }
 
     /// Calls `f` on the first `top` entries (all when `None`) in rank order.
-    pub fn for_each(self, top: Option<usize>, mut f: impl FnMut(Ranked) -> io::Result<()>) -> io::Result<()> {
+    pub fn for_each(
+        self,
+        top: Option<usize>,
+        mut f: impl FnMut(Ranked) -> io::Result<()>,
+    ) -> io::Result<()> {
         let mut left = top.unwrap_or(usize::MAX);
         let mut err = Ok(());
         self.sorter.for_each_sorted(|r| {
@@ -118,11 +132,14 @@ pub fn read_tsv<R: BufRead>(r: R) -> io::Result<Vec<(String, u64)>> {
     for (i, line) in r.lines().enumerate() {
         let line = line?;
         let line = line.trim_end_matches('\r');
-        let mut it = line.split(|c: char| c == '\t' || c == ' ').filter(|s| !s.is_empty());
+        let mut it = line.split(['\t', ' ']).filter(|s| !s.is_empty());
         let Some(word) = it.next() else { continue };
         let count = match it.next() {
             Some(c) => c.parse::<u64>().map_err(|e| {
-                io::Error::new(io::ErrorKind::InvalidData, format!("line {}: bad count {c:?}: {e}", i + 1))
+                io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("line {}: bad count {c:?}: {e}", i + 1),
+                )
             })?,
             None => 1,
         };

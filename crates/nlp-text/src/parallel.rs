@@ -1,12 +1,12 @@
 //! Parallel batch processing: one reader, `threads` workers each folding batches into its own
 //! state (batch-and-merge). Memory is bounded by the channel depth plus the workers' states.
 
-use std::sync::mpsc::sync_channel;
 use std::sync::Mutex;
+use std::sync::mpsc::sync_channel;
 
+use crate::Error;
 use crate::input::{Batch, BatchReader, InputStats};
 use crate::progress::Progress;
-use crate::Error;
 
 /// Default batch size in bytes.
 pub const DEFAULT_BATCH_BYTES: usize = 256 * 1024;
@@ -16,7 +16,9 @@ pub fn effective_threads(requested: usize) -> usize {
     if requested > 0 {
         requested
     } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
     }
 }
 

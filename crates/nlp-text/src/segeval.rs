@@ -15,20 +15,39 @@ pub enum GoldFormat {
 
 /// Strips a People's Daily token (`[中央/n`, `电台/n]nt`, `１２月/t`) to its word.
 pub fn pd_word(token: &str) -> &str {
-    let t = token.strip_prefix('[').filter(|r| !r.is_empty()).unwrap_or(token);
+    let t = token
+        .strip_prefix('[')
+        .filter(|r| !r.is_empty())
+        .unwrap_or(token);
     let t = match t.rfind(']') {
-        Some(i) if i > 0 && t[i + 1..].chars().all(|c| c.is_ascii_alphabetic()) && t[..i].contains('/') => &t[..i],
+        Some(i)
+            if i > 0
+                && t[i + 1..].chars().all(|c| c.is_ascii_alphabetic())
+                && t[..i].contains('/') =>
+        {
+            &t[..i]
+        }
         _ => t,
     };
     match t.rfind('/') {
-        Some(i) if i > 0 && t[i + 1..].chars().all(|c| c.is_ascii_alphabetic()) && i + 1 < t.len() => &t[..i],
+        Some(i)
+            if i > 0 && t[i + 1..].chars().all(|c| c.is_ascii_alphabetic()) && i + 1 < t.len() =>
+        {
+            &t[..i]
+        }
         _ => t,
     }
 }
 
 fn looks_pd(token: &str) -> bool {
     match token.rfind('/') {
-        Some(i) => i > 0 && i + 1 < token.len() && token[i + 1..].trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == ']').is_empty(),
+        Some(i) => {
+            i > 0
+                && i + 1 < token.len()
+                && token[i + 1..]
+                    .trim_end_matches(|c: char| c.is_ascii_alphabetic() || c == ']')
+                    .is_empty()
+        }
         None => false,
     }
 }
@@ -47,13 +66,23 @@ pub fn detect_format<'a>(lines: impl IntoIterator<Item = &'a str>) -> GoldFormat
             break;
         }
     }
-    if seen > 0 { GoldFormat::PeoplesDaily } else { GoldFormat::Plain }
+    if seen > 0 {
+        GoldFormat::PeoplesDaily
+    } else {
+        GoldFormat::Plain
+    }
 }
 
 /// The words of one gold or predicted line.
 pub fn words_of(line: &str, format: GoldFormat) -> Vec<&str> {
     line.split_whitespace()
-        .map(|t| if format == GoldFormat::PeoplesDaily { pd_word(t) } else { t })
+        .map(|t| {
+            if format == GoldFormat::PeoplesDaily {
+                pd_word(t)
+            } else {
+                t
+            }
+        })
         .filter(|w| !w.is_empty())
         .collect()
 }
@@ -120,18 +149,30 @@ impl Scores {
 
     /// Precision.
     pub fn precision(&self) -> f64 {
-        if self.pred == 0 { 0.0 } else { self.correct as f64 / self.pred as f64 }
+        if self.pred == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.pred as f64
+        }
     }
 
     /// Recall.
     pub fn recall(&self) -> f64 {
-        if self.gold == 0 { 0.0 } else { self.correct as f64 / self.gold as f64 }
+        if self.gold == 0 {
+            0.0
+        } else {
+            self.correct as f64 / self.gold as f64
+        }
     }
 
     /// F1.
     pub fn f1(&self) -> f64 {
         let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 { 0.0 } else { 2.0 * p * r / (p + r) }
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
     }
 }
 
@@ -152,7 +193,11 @@ pub fn evaluate(gold: &str, pred: &str, format: GoldFormat) -> Result<Scores, Er
     };
     let mut s = Scores::default();
     for (i, (g, p)) in gold_lines.iter().zip(&pred_lines).enumerate() {
-        s.add(i as u64 + 1, &words_of(g, format), &words_of(p, GoldFormat::Plain));
+        s.add(
+            i as u64 + 1,
+            &words_of(g, format),
+            &words_of(p, GoldFormat::Plain),
+        );
     }
     Ok(s)
 }

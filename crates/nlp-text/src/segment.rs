@@ -8,8 +8,8 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::input::{BatchReader, InputStats, Source, total_bytes};
 use crate::jieba_compat::{JiebaPy, is_py_space};
-use crate::input::{total_bytes, BatchReader, InputStats, Source};
 use crate::output::read_tsv;
 use crate::progress::Progress;
 use crate::{Error, RunConfig};
@@ -25,19 +25,26 @@ impl LexiconSegmenter {
     pub fn new<'a>(words: impl IntoIterator<Item = (&'a str, u64)>) -> Self {
         let words: Vec<(&str, u64)> = words.into_iter().filter(|(w, _)| !w.is_empty()).collect();
         let n = words.len();
-        LexiconSegmenter { jieba: JiebaPy::from_words(words), words: n }
+        LexiconSegmenter {
+            jieba: JiebaPy::from_words(words),
+            words: n,
+        }
     }
 
     /// Loads the first `top` entries (all when `None`) of a `word<TAB>count` file such as
     /// `newwords` output, or a jieba dictionary (`word count [tag]`).
     pub fn from_file(path: &Path, top: Option<usize>) -> Result<Self, Error> {
         let f = File::open(path).map_err(|e| Error::Io(path.to_path_buf(), e))?;
-        let mut entries = read_tsv(BufReader::new(f)).map_err(|e| Error::Io(path.to_path_buf(), e))?;
+        let mut entries =
+            read_tsv(BufReader::new(f)).map_err(|e| Error::Io(path.to_path_buf(), e))?;
         if let Some(t) = top {
             entries.truncate(t);
         }
         if entries.is_empty() {
-            return Err(Error::EmptyInput(format!("lexicon {} is empty", path.display())));
+            return Err(Error::EmptyInput(format!(
+                "lexicon {} is empty",
+                path.display()
+            )));
         }
         Ok(Self::new(entries.iter().map(|(w, c)| (w.as_str(), *c))))
     }
@@ -116,7 +123,9 @@ pub fn segment_all<W: Write>(
     progress.finish();
     out.flush().map_err(out_err)?;
     if reader.stats.lines == 0 {
-        return Err(Error::EmptyInput("the input has no (valid UTF-8) lines".into()));
+        return Err(Error::EmptyInput(
+            "the input has no (valid UTF-8) lines".into(),
+        ));
     }
     Ok(reader.stats.clone())
 }

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::hash::Hash;
 use std::io::{self, BufRead, BufReader, BufWriter, Write};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hashbrown::HashMap;
 
@@ -61,7 +61,9 @@ impl Record for Box<str> {
         w.write_all(self.as_bytes())
     }
     fn read_from<R: BufRead>(r: &mut R) -> io::Result<Option<Self>> {
-        let Some(len) = u64::read_from(r)? else { return Ok(None) };
+        let Some(len) = u64::read_from(r)? else {
+            return Ok(None);
+        };
         let mut b = vec![0u8; len as usize];
         r.read_exact(&mut b)?;
         String::from_utf8(b)
@@ -80,7 +82,9 @@ impl<A: Record, B: Record> Record for (A, B) {
         self.1.write_to(w)
     }
     fn read_from<R: BufRead>(r: &mut R) -> io::Result<Option<Self>> {
-        let Some(a) = A::read_from(r)? else { return Ok(None) };
+        let Some(a) = A::read_from(r)? else {
+            return Ok(None);
+        };
         let b = B::read_from(r)?
             .ok_or_else(|| io::Error::new(io::ErrorKind::UnexpectedEof, "truncated record"))?;
         Ok(Some((a, b)))
@@ -114,7 +118,12 @@ impl SpillDir {
             Some(p) => b.tempdir_in(p)?,
             None => b.tempdir()?,
         };
-        Ok(SpillDir { inner: Arc::new(SpillDirInner { dir, next: AtomicUsize::new(0) }) })
+        Ok(SpillDir {
+            inner: Arc::new(SpillDirInner {
+                dir,
+                next: AtomicUsize::new(0),
+            }),
+        })
     }
 
     fn next_path(&self) -> PathBuf {
@@ -151,7 +160,13 @@ pub struct SpillCounter<K: CountKey> {
 impl<K: CountKey> SpillCounter<K> {
     /// A counter allowed about `budget` bytes of memory, spilling into `dir`.
     pub fn new(budget: usize, dir: SpillDir) -> Self {
-        SpillCounter { map: HashMap::new(), heap: 0, budget, dir, runs: Vec::new() }
+        SpillCounter {
+            map: HashMap::new(),
+            heap: 0,
+            budget,
+            dir,
+            runs: Vec::new(),
+        }
     }
 
     /// Adds `n` to the count of `key`.
@@ -238,7 +253,9 @@ pub fn merge_counts<K: CountKey>(
             .collect();
         maps.sort_by_key(|m| Reverse(m.len()));
         let mut it = maps.into_iter();
-        let Some(mut big) = it.next() else { return Ok(()) };
+        let Some(mut big) = it.next() else {
+            return Ok(());
+        };
         for m in it {
             for (k, v) in m {
                 *big.entry(k).or_insert(0) += v;
@@ -332,7 +349,11 @@ impl<T: Record, C: Fn(&T, &T) -> std::cmp::Ordering> RunMerger<T, C> {
             heads.push(T::read_from(&mut rd)?);
             readers.push(rd);
         }
-        Ok(RunMerger { readers, heads, cmp })
+        Ok(RunMerger {
+            readers,
+            heads,
+            cmp,
+        })
     }
 
     /// The next record in merged order (a linear scan of the heads: runs are at most
@@ -370,7 +391,13 @@ pub struct ExternalSorter<T: Record + Ord> {
 impl<T: Record + Ord> ExternalSorter<T> {
     /// A sorter allowed about `budget` bytes of memory.
     pub fn new(budget: usize, dir: SpillDir) -> Self {
-        ExternalSorter { buf: Vec::new(), bytes: 0, budget, dir, runs: Vec::new() }
+        ExternalSorter {
+            buf: Vec::new(),
+            bytes: 0,
+            budget,
+            dir,
+            runs: Vec::new(),
+        }
     }
 
     /// Adds a record.
@@ -402,7 +429,8 @@ impl<T: Record + Ord> ExternalSorter<T> {
             return Ok(());
         }
         if !self.buf.is_empty() {
-            self.runs.push(self.dir.write_run(std::mem::take(&mut self.buf))?);
+            self.runs
+                .push(self.dir.write_run(std::mem::take(&mut self.buf))?);
         }
         let cmp = |a: &T, b: &T| a.cmp(b);
         let runs = reduce_runs(std::mem::take(&mut self.runs), &self.dir, cmp)?;

@@ -8,13 +8,12 @@ use std::fs::File;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
-
+use crate::input::{BatchReader, InputStats, Source, total_bytes};
 use crate::jieba_compat::{JiebaPy, is_py_space};
-use crate::input::{total_bytes, BatchReader, InputStats, Source};
 use crate::output::RankedCollector;
 use crate::parallel::fold_batches;
 use crate::progress::Progress;
-use crate::spill::{merge_counts, SpillCounter, SpillDir};
+use crate::spill::{SpillCounter, SpillDir, merge_counts};
 use crate::{Error, RunConfig};
 
 /// What to count.
@@ -75,8 +74,11 @@ pub fn for_each_token<'a>(
         }
         Mode::Ngrams(n) => {
             for run in line.split(is_py_space).filter(|r| !r.is_empty()) {
-                let starts: Vec<usize> =
-                    run.char_indices().map(|(i, _)| i).chain([run.len()]).collect();
+                let starts: Vec<usize> = run
+                    .char_indices()
+                    .map(|(i, _)| i)
+                    .chain([run.len()])
+                    .collect();
                 let chars = starts.len() - 1;
                 for i in 0..chars.saturating_sub(n.saturating_sub(1)) {
                     if n > 0 {
@@ -120,7 +122,8 @@ pub fn count_words(
         return Err(Error::Invalid("jieba mode needs a segmenter".into()));
     }
     let threads = cfg.threads();
-    let dir = SpillDir::new(cfg.tmp_dir.as_deref()).map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
+    let dir = SpillDir::new(cfg.tmp_dir.as_deref())
+        .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
     let per_worker = (cfg.mem_budget / threads).max(1);
     let progress = Progress::new("counting", total_bytes(&sources), cfg.quiet);
     let reader = BatchReader::new(sources, cfg.batch_bytes);
@@ -174,14 +177,21 @@ pub fn count_words(
                     }
                 }
             }
-            w.counter.check_budget().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))
+            w.counter
+                .check_budget()
+                .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))
         },
     )?;
     progress.finish();
     if stats.lines == 0 {
-        return Err(Error::EmptyInput("the input has no (valid UTF-8) lines".into()));
+        return Err(Error::EmptyInput(
+            "the input has no (valid UTF-8) lines".into(),
+        ));
     }
-    let mut report = CountReport { stats, ..CountReport::default() };
+    let mut report = CountReport {
+        stats,
+        ..CountReport::default()
+    };
     let mut parts = Vec::with_capacity(states.len() + 1);
     let mut by_node = vec![0u64; nodes];
     for w in states {
@@ -190,7 +200,11 @@ pub fn count_words(
         for (total, c) in by_node.iter_mut().zip(&w.by_node) {
             *total += c;
         }
-        parts.push(w.counter.finish().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?);
+        parts.push(
+            w.counter
+                .finish()
+                .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?,
+        );
     }
     if let Some(j) = jieba {
         // Dictionary words counted by node id join the string counts in the merge.
@@ -198,10 +212,16 @@ pub fn count_words(
         for (id, &c) in by_node.iter().enumerate() {
             if c > 0 {
                 known.add(j.dict().spell(id as u32).into_boxed_str(), c);
-                known.check_budget().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
+                known
+                    .check_budget()
+                    .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
             }
         }
-        parts.push(known.finish().map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?);
+        parts.push(
+            known
+                .finish()
+                .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?,
+        );
     }
     let mut collector = RankedCollector::new(min_count, cfg.mem_budget.max(1), dir.clone());
     let mut push_err = None;

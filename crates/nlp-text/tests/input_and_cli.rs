@@ -15,22 +15,34 @@ fn bin() -> Command {
 #[test]
 fn invalid_utf8_lines_are_counted_and_located() {
     let dir = tempfile::tempdir().unwrap();
-    let p = write_file(dir.path(), "bad.txt", b"ok one\n\xff\xfe broken\nok two\r\nbad \xc3\n");
+    let p = write_file(
+        dir.path(),
+        "bad.txt",
+        b"ok one\n\xff\xfe broken\nok two\r\nbad \xc3\n",
+    );
     let mut r = BatchReader::new(vec![Source::File(p.clone())], 1 << 20);
     let b = r.next_batch().unwrap().unwrap();
     assert_eq!(b.lines().collect::<Vec<_>>(), ["ok one", "ok two"]);
     assert!(r.next_batch().unwrap().is_none());
     assert_eq!(r.stats.invalid_count, 2);
-    assert_eq!(r.stats.invalid.iter().map(|l| l.line).collect::<Vec<_>>(), [2, 4]);
+    assert_eq!(
+        r.stats.invalid.iter().map(|l| l.line).collect::<Vec<_>>(),
+        [2, 4]
+    );
     let w = r.stats.warning().unwrap();
-    assert!(w.contains(&format!("{}:2", p.display())) && w.contains(":4"), "{w}");
+    assert!(
+        w.contains(&format!("{}:2", p.display())) && w.contains(":4"),
+        "{w}"
+    );
 }
 
 #[test]
 fn missing_and_empty_inputs_are_clear_errors() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.txt");
-    let e = resolve_inputs(std::slice::from_ref(&missing)).unwrap_err().to_string();
+    let e = resolve_inputs(std::slice::from_ref(&missing))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("nope.txt"), "{e}");
     let empty = write_file(dir.path(), "empty.txt", b"");
     let e = resolve_inputs(&[empty]).unwrap_err().to_string();
@@ -41,7 +53,9 @@ fn missing_and_empty_inputs_are_clear_errors() {
     assert!(e.contains("no .txt files"), "{e}");
     // Only invalid lines: nothing to count is an error too.
     let bad = write_file(dir.path(), "bad.txt", b"\xff\n");
-    let e = count_words(vec![Source::File(bad)], Mode::Chars, None, 1, &cfg(1)).unwrap_err().to_string();
+    let e = count_words(vec![Source::File(bad)], Mode::Chars, None, 1, &cfg(1))
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("no (valid UTF-8) lines"), "{e}");
 }
 
@@ -50,11 +64,19 @@ fn a_very_long_line_without_newline_works() {
     let dir = tempfile::tempdir().unwrap();
     let line = "中国".repeat(400_000); // 2.4 MB, larger than a batch
     let p = write_file(dir.path(), "long.txt", line.as_bytes());
-    let (c, report) = count_words(vec![Source::File(p)], Mode::Ngrams(2), None, 1, &cfg(2)).unwrap();
+    let (c, report) =
+        count_words(vec![Source::File(p)], Mode::Ngrams(2), None, 1, &cfg(2)).unwrap();
     assert_eq!(report.stats.lines, 1);
-    let got: Vec<(String, u64)> =
-        c.into_vec(None).unwrap().into_iter().map(|r| (r.word.into_string(), r.count)).collect();
-    assert_eq!(got, [("中国".to_string(), 400_000), ("国中".to_string(), 399_999)]);
+    let got: Vec<(String, u64)> = c
+        .into_vec(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.word.into_string(), r.count))
+        .collect();
+    assert_eq!(
+        got,
+        [("中国".to_string(), 400_000), ("国中".to_string(), 399_999)]
+    );
 }
 
 #[test]
@@ -69,48 +91,111 @@ fn every_subcommand_has_help() {
         let out = bin().args([cmd, "--help"]).output().unwrap();
         assert!(out.status.success(), "{cmd}");
         let text = String::from_utf8(out.stdout).unwrap();
-        assert!(text.contains(flag) && text.contains("--input"), "{cmd}: {text}");
+        assert!(
+            text.contains(flag) && text.contains("--input"),
+            "{cmd}: {text}"
+        );
     }
     let out = bin().args(["wordfreq", "--help"]).output().unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
-    for flag in ["--threads", "--output", "--hmm", "--no-hmm", "--dict", "--min-count", "--top"] {
+    for flag in [
+        "--threads",
+        "--output",
+        "--hmm",
+        "--no-hmm",
+        "--dict",
+        "--min-count",
+        "--top",
+    ] {
         assert!(text.contains(flag), "wordfreq help lacks {flag}");
     }
 }
 
 #[test]
 fn cli_reports_missing_file_and_invalid_lines() {
-    let out = bin().args(["wordfreq", "--input", "/nonexistent/corpus.txt"]).output().unwrap();
+    let out = bin()
+        .args(["wordfreq", "--input", "/nonexistent/corpus.txt"])
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("/nonexistent/corpus.txt"), "{err}");
 
     let dir = tempfile::tempdir().unwrap();
-    let p = write_file(dir.path(), "in.txt", b"\xe4\xb8\xad\xe6\x96\x87\n\xff\n\xe4\xb8\xad\n");
-    let out = bin().args(["wordfreq", "--mode", "chars", "-q", "--input"]).arg(&p).output().unwrap();
+    let p = write_file(
+        dir.path(),
+        "in.txt",
+        b"\xe4\xb8\xad\xe6\x96\x87\n\xff\n\xe4\xb8\xad\n",
+    );
+    let out = bin()
+        .args(["wordfreq", "--mode", "chars", "-q", "--input"])
+        .arg(&p)
+        .output()
+        .unwrap();
     assert!(out.status.success());
     assert_eq!(String::from_utf8(out.stdout).unwrap(), "中\t2\n文\t1\n");
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("skipped 1 line") && err.contains(":2"), "{err}");
+    assert!(
+        err.contains("skipped 1 line") && err.contains(":2"),
+        "{err}"
+    );
 }
 
 #[test]
 fn cli_pipeline_newwords_segment_segeval() {
     let dir = tempfile::tempdir().unwrap();
-    let gold = write_file(dir.path(), "gold.txt", "北京/ns  欢迎/v  你/r\n[北京/ns  大学/n]nt  欢迎/v  你/r\n".as_bytes());
+    let gold = write_file(
+        dir.path(),
+        "gold.txt",
+        "北京/ns  欢迎/v  你/r\n[北京/ns  大学/n]nt  欢迎/v  你/r\n".as_bytes(),
+    );
     let raw = dir.path().join("raw.txt");
-    let st = bin().args(["rawtext", "--input"]).arg(&gold).arg("--output").arg(&raw).status().unwrap();
+    let st = bin()
+        .args(["rawtext", "--input"])
+        .arg(&gold)
+        .arg("--output")
+        .arg(&raw)
+        .status()
+        .unwrap();
     assert!(st.success());
-    assert_eq!(std::fs::read_to_string(&raw).unwrap(), "北京欢迎你\n北京大学欢迎你\n");
+    assert_eq!(
+        std::fs::read_to_string(&raw).unwrap(),
+        "北京欢迎你\n北京大学欢迎你\n"
+    );
     let lex = write_file(dir.path(), "lex.tsv", "北京\t10\n欢迎\t5\n".as_bytes());
     let seg = dir.path().join("seg.txt");
-    let st = bin().args(["segment", "-q", "--dict"]).arg(&lex).arg("--input").arg(&raw).arg("--output").arg(&seg).status().unwrap();
+    let st = bin()
+        .args(["segment", "-q", "--dict"])
+        .arg(&lex)
+        .arg("--input")
+        .arg(&raw)
+        .arg("--output")
+        .arg(&seg)
+        .status()
+        .unwrap();
     assert!(st.success());
-    assert_eq!(std::fs::read_to_string(&seg).unwrap(), "北京 欢迎 你\n北京 大 学 欢迎 你\n");
-    let out = bin().args(["segeval", "--gold"]).arg(&gold).arg("--input").arg(&seg).output().unwrap();
+    assert_eq!(
+        std::fs::read_to_string(&seg).unwrap(),
+        "北京 欢迎 你\n北京 大 学 欢迎 你\n"
+    );
+    let out = bin()
+        .args(["segeval", "--gold"])
+        .arg(&gold)
+        .arg("--input")
+        .arg(&seg)
+        .output()
+        .unwrap();
     let text = String::from_utf8(out.stdout).unwrap();
     // gold 3 + 4 words, pred 3 + 5, correct 3 + 3 (北京 欢迎 你 twice): P 6/8, R 6/7,
     // F1 = 2*6/(7+8) = 0.8.
-    assert!(text.contains("gold_words\t7") && text.contains("pred_words\t8") && text.contains("correct\t6"), "{text}");
-    assert!(text.contains("precision\t0.7500") && text.contains("f1\t0.8000"), "{text}");
+    assert!(
+        text.contains("gold_words\t7")
+            && text.contains("pred_words\t8")
+            && text.contains("correct\t6"),
+        "{text}"
+    );
+    assert!(
+        text.contains("precision\t0.7500") && text.contains("f1\t0.8000"),
+        "{text}"
+    );
 }

@@ -5,7 +5,9 @@ mod common;
 use common::{cfg, tiny_cfg, write_file};
 use hashbrown::{HashMap, HashSet};
 use nlp_text::input::Source;
-use nlp_text::newwords::{Params, Variant, back_check, cohesion, discover, filter_grams, presegment};
+use nlp_text::newwords::{
+    Params, Variant, back_check, cohesion, discover, filter_grams, presegment,
+};
 use nlp_text::ngram::key_of;
 
 fn counts(pairs: &[(&str, u64)]) -> HashMap<u64, u64> {
@@ -25,7 +27,14 @@ fn cut(piece: &str, k: &HashSet<u64>) -> Vec<String> {
 #[test]
 fn cohesion_is_min_over_splits() {
     // Corpus: "abc" x4, "ab" x2, "c" x10 -> a=6 b=6 c=14 (total 26), ab=6 bc=4 abc=4.
-    let c = counts(&[("a", 6), ("b", 6), ("c", 14), ("ab", 6), ("bc", 4), ("abc", 4)]);
+    let c = counts(&[
+        ("a", 6),
+        ("b", 6),
+        ("c", 14),
+        ("ab", 6),
+        ("bc", 4),
+        ("abc", 4),
+    ]);
     // splits: a|bc: 26*4/(6*4) = 4.333..; ab|c: 26*4/(6*14) = 1.2380952..
     let got = cohesion(key_of::<u64>("abc"), 4, 26.0, &c).unwrap();
     assert!((got - 104.0 / 84.0).abs() < 1e-12, "{got}");
@@ -91,7 +100,10 @@ fn run(text: &str, params: &Params, cfg: &nlp_text::RunConfig) -> Vec<(String, u
     let dir = tempfile::tempdir().unwrap();
     let p = write_file(dir.path(), "in.txt", text.as_bytes());
     let (words, _) = discover(vec![Source::File(p)], params, cfg).unwrap();
-    words.into_iter().map(|r| (r.word.into_string(), r.count)).collect()
+    words
+        .into_iter()
+        .map(|r| (r.word.into_string(), r.count))
+        .collect()
 }
 
 fn pairs(v: &[(&str, u64)]) -> Vec<(String, u64)> {
@@ -107,7 +119,10 @@ fn end_to_end_small_corpus() {
     p.min_count = 3;
     p.thresholds = vec![0.0, 1.5, 4.0, 6.0];
     // Only cd is kept: pieces a 6, b 6, cd 3.
-    assert_eq!(run(text, &p, &cfg(2)), pairs(&[("a", 6), ("b", 6), ("cd", 3)]));
+    assert_eq!(
+        run(text, &p, &cfg(2)),
+        pairs(&[("a", 6), ("b", 6), ("cd", 3)])
+    );
     p.thresholds = vec![0.0, 1.0, 4.0, 6.0];
     assert_eq!(run(text, &p, &cfg(1)), pairs(&[("ab", 6), ("cd", 3)]));
     // min_count 4: c, d, cd are rare; ab is frequent but ln 3 < 1.5; pieces a 6 b 6 c 3 d 3.
@@ -145,6 +160,9 @@ fn spilled_discovery_equals_in_memory_discovery() {
     let path = write_file(dir.path(), "in.txt", text.as_bytes());
     let (words, report) = discover(vec![Source::File(path)], &p, &tiny_cfg(2, 2048)).unwrap();
     assert!(report.spilled_runs > 2, "{report:?}");
-    let b: Vec<(String, u64)> = words.into_iter().map(|r| (r.word.into_string(), r.count)).collect();
+    let b: Vec<(String, u64)> = words
+        .into_iter()
+        .map(|r| (r.word.into_string(), r.count))
+        .collect();
     assert_eq!(a, b);
 }

@@ -40,7 +40,10 @@ fn peoples_daily_gold_format() {
     assert_eq!(pd_word("１/２/m"), "１/２");
     let line = "[中央/n  人民/n  广播/vn  电台/n]nt  １２月/t";
     assert_eq!(detect_format([line]), GoldFormat::PeoplesDaily);
-    assert_eq!(words_of(line, GoldFormat::PeoplesDaily), ["中央", "人民", "广播", "电台", "１２月"]);
+    assert_eq!(
+        words_of(line, GoldFormat::PeoplesDaily),
+        ["中央", "人民", "广播", "电台", "１２月"]
+    );
     assert_eq!(detect_format(["中央 人民 广播"]), GoldFormat::Plain);
     let s = evaluate("中央/n  人民/n\n", "中央 人民\n", GoldFormat::Auto).unwrap();
     assert_eq!((s.gold, s.correct), (2, 2));

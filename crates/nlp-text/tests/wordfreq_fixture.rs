@@ -18,8 +18,14 @@ fn expected() -> Vec<(String, u64)> {
 fn run(cfg: &nlp_text::RunConfig) -> (Vec<(String, u64)>, usize) {
     let jieba = load_jieba(None, &[]).unwrap();
     let sources = vec![Source::File(fixture("wordfreq_input.txt"))];
-    let (collector, report) = count_words(sources, Mode::Jieba { hmm: true }, Some(&jieba), 1, cfg).unwrap();
-    let got = collector.into_vec(None).unwrap().into_iter().map(|r| (r.word.into_string(), r.count)).collect();
+    let (collector, report) =
+        count_words(sources, Mode::Jieba { hmm: true }, Some(&jieba), 1, cfg).unwrap();
+    let got = collector
+        .into_vec(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.word.into_string(), r.count))
+        .collect();
     (got, report.spilled_runs)
 }
 
@@ -40,7 +46,10 @@ fn tiny_memory_budget_spills_and_gives_identical_counts() {
     let want = expected();
     // ~1000 batches, each spilled: more runs than the merge fan-in, so merging takes rounds.
     let (got, spilled) = run(&tiny_cfg(2, 512));
-    assert!(spilled > nlp_text::spill::MERGE_FAN_IN, "only {spilled} runs");
+    assert!(
+        spilled > nlp_text::spill::MERGE_FAN_IN,
+        "only {spilled} runs"
+    );
     assert_eq!(got, want);
 }
 
@@ -54,11 +63,23 @@ fn directory_input_reads_txt_files() {
     let sources = resolve_inputs(&[dir.path().to_path_buf()]).unwrap();
     assert_eq!(sources.len(), 2);
     let (c, _) = count_words(sources, Mode::Chars, None, 1, &cfg(1)).unwrap();
-    let got: Vec<(String, u64)> =
-        c.into_vec(None).unwrap().into_iter().map(|r| (r.word.into_string(), r.count)).collect();
-    let want: Vec<(String, u64)> = [("京", 2), ("北", 2), ("我", 2), ("爱", 2), ("天", 1), ("安", 1), ("门", 1)]
-        .iter()
-        .map(|(w, c)| (w.to_string(), *c))
+    let got: Vec<(String, u64)> = c
+        .into_vec(None)
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.word.into_string(), r.count))
         .collect();
+    let want: Vec<(String, u64)> = [
+        ("京", 2),
+        ("北", 2),
+        ("我", 2),
+        ("爱", 2),
+        ("天", 1),
+        ("安", 1),
+        ("门", 1),
+    ]
+    .iter()
+    .map(|(w, c)| (w.to_string(), *c))
+    .collect();
     assert_eq!(got, want);
 }

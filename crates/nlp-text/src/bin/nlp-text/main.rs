@@ -17,7 +17,11 @@ use nlp_text::wordfreq::{Mode, count_words, load_jieba};
 use nlp_text::{RunConfig, parse_size};
 
 #[derive(Parser)]
-#[command(name = "nlp-text", version, about = "Corpus-scale Chinese text tools: word frequencies, new-word discovery, lexicon segmentation, evaluation")]
+#[command(
+    name = "nlp-text",
+    version,
+    about = "Corpus-scale Chinese text tools: word frequencies, new-word discovery, lexicon segmentation, evaluation"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -218,7 +222,9 @@ fn read_text(path: Option<&Path>) -> Result<String> {
             b
         }
     };
-    let name = path.map(|p| p.display().to_string()).unwrap_or_else(|| "<stdin>".into());
+    let name = path
+        .map(|p| p.display().to_string())
+        .unwrap_or_else(|| "<stdin>".into());
     if bytes.is_empty() {
         bail!("empty input: {name} is empty");
     }
@@ -233,7 +239,10 @@ fn read_text(path: Option<&Path>) -> Result<String> {
                 .map(|(i, _)| (i + 1).to_string())
                 .take(20)
                 .collect();
-            bail!("{name}: not valid UTF-8 (lines {}); line-aligned files cannot skip lines", bad.join(", "))
+            bail!(
+                "{name}: not valid UTF-8 (lines {}); line-aligned files cannot skip lines",
+                bad.join(", ")
+            )
         }
     }
 }
@@ -255,20 +264,33 @@ fn parse_thresholds(s: &str, order: usize) -> Result<Vec<f64>> {
         let mut v = vec![0.0; order];
         for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
             let (len, val) = part.split_once(':').context("expected LEN:VALUE")?;
-            let len: usize = len.trim().parse().with_context(|| format!("bad length in {part:?}"))?;
+            let len: usize = len
+                .trim()
+                .parse()
+                .with_context(|| format!("bad length in {part:?}"))?;
             if len == 0 || len > order {
                 bail!("threshold length {len} outside 1..={order}");
             }
-            v[len - 1] = val.trim().parse().with_context(|| format!("bad value in {part:?}"))?;
+            v[len - 1] = val
+                .trim()
+                .parse()
+                .with_context(|| format!("bad value in {part:?}"))?;
         }
         Ok(v)
     } else {
         let v: Vec<f64> = s
             .split(',')
-            .map(|x| x.trim().parse::<f64>().with_context(|| format!("bad threshold {x:?}")))
+            .map(|x| {
+                x.trim()
+                    .parse::<f64>()
+                    .with_context(|| format!("bad threshold {x:?}"))
+            })
             .collect::<Result<_>>()?;
         if v.len() != order {
-            bail!("--thresholds needs {order} values (lengths 1..={order}), got {}", v.len());
+            bail!(
+                "--thresholds needs {order} values (lengths 1..={order}), got {}",
+                v.len()
+            );
         }
         Ok(v)
     }
@@ -336,7 +358,11 @@ fn run_newwords(a: NewwordsArgs) -> Result<()> {
             "newwords ({}): {} lines, total {} chars, {} distinct grams, {} frequent, {} kept; \
              {} distinct pieces, {} candidates, {} words ({} written), {} spill runs; \
              seconds: count {:.2}, filter {:.2}, pre-segment {:.2}",
-            if params.variant == Variant::V2019 { "2019" } else { "2017" },
+            if params.variant == Variant::V2019 {
+                "2019"
+            } else {
+                "2017"
+            },
             report.stats.lines,
             report.total,
             report.distinct_grams,
@@ -363,7 +389,11 @@ fn run_segment(a: SegmentArgs) -> Result<()> {
     let stats = segment_all(&seg, sources, &mut out, &cfg)?;
     warn_invalid(&stats);
     if !a.common.quiet {
-        eprintln!("segment: {} lexicon words, {} lines", seg.len(), stats.lines);
+        eprintln!(
+            "segment: {} lexicon words, {} lines",
+            seg.len(),
+            stats.lines
+        );
     }
     Ok(())
 }
@@ -383,7 +413,10 @@ fn run_segeval(a: SegevalArgs) -> Result<()> {
     writeln!(out, "mismatched_lines\t{}", s.mismatched)?;
     out.flush()?;
     if let Some(l) = s.first_mismatch {
-        eprintln!("warning: {} line(s) whose text differs from the gold were not scored (first: line {l})", s.mismatched);
+        eprintln!(
+            "warning: {} line(s) whose text differs from the gold were not scored (first: line {l})",
+            s.mismatched
+        );
     }
     Ok(())
 }
