@@ -34,7 +34,9 @@ fn inputs(vocab: usize, device: &Device) -> Tensor<2, Int> {
     for _ in 0..BATCH {
         ids.push(101);
         for _ in 1..LEN - 1 {
-            state = state.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             ids.push(1000 + ((state >> 33) as usize % (vocab - 1000)) as i64);
         }
         ids.push(102);
@@ -45,7 +47,10 @@ fn inputs(vocab: usize, device: &Device) -> Tensor<2, Int> {
 fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
     let out = model.forward(BertInput::new(ids.clone()));
     // Read a value back so the whole graph really runs.
-    out.last_hidden_state.slice([0..1, 0..1, 0..1]).into_scalar().elem::<f32>()
+    out.last_hidden_state
+        .slice([0..1, 0..1, 0..1])
+        .into_scalar()
+        .elem::<f32>()
 }
 
 fn peak_rss_mib() -> f64 {
@@ -64,7 +69,9 @@ use bert4burn::burn::tensor::ElementConversion;
 
 fn main() {
     let Some(dir) = model_dir() else {
-        eprintln!("SKIPPED: no MiniLM checkpoint in data-cache/minilm (run `cargo xtask data minilm` or set BERT_BENCH_MODEL)");
+        eprintln!(
+            "SKIPPED: no MiniLM checkpoint in data-cache/minilm (run `cargo xtask data minilm` or set BERT_BENCH_MODEL)"
+        );
         return;
     };
     let device_name = std::env::var("BERT_BENCH_DEVICE").unwrap_or_else(|_| "flex".into());
@@ -98,6 +105,8 @@ fn main() {
     }
 
     let mut c = Criterion::default().configure_from_args().sample_size(10);
-    c.bench_function("minilm_l6_forward_32x128", |b| b.iter(|| forward(&model, &ids)));
+    c.bench_function("minilm_l6_forward_32x128", |b| {
+        b.iter(|| forward(&model, &ids))
+    });
     c.final_summary();
 }

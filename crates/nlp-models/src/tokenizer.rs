@@ -14,7 +14,9 @@ use tokenizers::models::wordpiece::WordPiece;
 use tokenizers::normalizers::bert::BertNormalizer;
 use tokenizers::pre_tokenizers::bert::BertPreTokenizer;
 use tokenizers::processors::bert::BertProcessing;
-use tokenizers::utils::truncation::{TruncationDirection, TruncationParams, TruncationStrategy, truncate_encodings};
+use tokenizers::utils::truncation::{
+    TruncationDirection, TruncationParams, TruncationStrategy, truncate_encodings,
+};
 use tokenizers::{PostProcessor, Tokenizer};
 
 use crate::error::{Error, Result};
@@ -64,7 +66,9 @@ impl BertTokenizer {
             reason,
         };
         std::fs::metadata(&path).map_err(|e| Error::io(&path, e))?;
-        let path_str = path.to_str().ok_or_else(|| err("the path is not UTF-8".into()))?;
+        let path_str = path
+            .to_str()
+            .ok_or_else(|| err("the path is not UTF-8".into()))?;
         // Token = line with trailing whitespace removed, id = line number (as transformers).
         let vocab = WordPiece::read_file(path_str).map_err(|e| err(e.to_string()))?;
         let id = |token: &str| {
@@ -83,11 +87,22 @@ impl BertTokenizer {
             .map_err(|e| err(e.to_string()))?;
         let mut inner = Tokenizer::new(model);
         inner
-            .with_normalizer(Some(BertNormalizer::new(true, true, Some(lowercase), lowercase)))
+            .with_normalizer(Some(BertNormalizer::new(
+                true,
+                true,
+                Some(lowercase),
+                lowercase,
+            )))
             .with_pre_tokenizer(Some(BertPreTokenizer))
-            .with_post_processor(Some(BertProcessing::new(("[SEP]".into(), sep), ("[CLS]".into(), cls))))
+            .with_post_processor(Some(BertProcessing::new(
+                ("[SEP]".into(), sep),
+                ("[CLS]".into(), cls),
+            )))
             .with_decoder(Some(WordPieceDecoder::default()));
-        Ok(Self { inner, source: path })
+        Ok(Self {
+            inner,
+            source: path,
+        })
     }
 
     /// Load a Hugging Face `tokenizer.json` (its own truncation and padding settings are
@@ -103,7 +118,10 @@ impl BertTokenizer {
             path: path.clone(),
             reason: e.to_string(),
         })?;
-        Ok(Self { inner, source: path })
+        Ok(Self {
+            inner,
+            source: path,
+        })
     }
 
     /// `tokenizer.json` when the directory has one, else `vocab.txt` (lower-casing when
@@ -151,7 +169,10 @@ impl BertTokenizer {
 
     /// Tokenize `text` (no special tokens) with character offsets.
     pub fn tokenize(&self, text: &str) -> Result<Vec<(String, (usize, usize))>> {
-        let enc = self.inner.encode_char_offsets(text, false).map_err(|e| self.err(e))?;
+        let enc = self
+            .inner
+            .encode_char_offsets(text, false)
+            .map_err(|e| self.err(e))?;
         Ok(enc
             .get_tokens()
             .iter()
@@ -163,10 +184,22 @@ impl BertTokenizer {
     /// Encode one text, or a pair when `second` is given, into at most `maxlen` tokens
     /// (special tokens included; `None` = no limit). The longer text loses its last tokens
     /// first.
-    pub fn encode(&self, first: &str, second: Option<&str>, maxlen: Option<usize>) -> Result<Encoding> {
-        let a = self.inner.encode_char_offsets(first, false).map_err(|e| self.err(e))?;
+    pub fn encode(
+        &self,
+        first: &str,
+        second: Option<&str>,
+        maxlen: Option<usize>,
+    ) -> Result<Encoding> {
+        let a = self
+            .inner
+            .encode_char_offsets(first, false)
+            .map_err(|e| self.err(e))?;
         let b = match second {
-            Some(text) => Some(self.inner.encode_char_offsets(text, false).map_err(|e| self.err(e))?),
+            Some(text) => Some(
+                self.inner
+                    .encode_char_offsets(text, false)
+                    .map_err(|e| self.err(e))?,
+            ),
             None => None,
         };
         let (a, b) = match maxlen {
@@ -176,7 +209,9 @@ impl BertTokenizer {
                     .get_post_processor()
                     .map_or(0, |p| p.added_tokens(b.is_some()));
                 if maxlen < added + 1 {
-                    return Err(self.err(format!("maxlen {maxlen} leaves no room for text besides {added} special tokens")));
+                    return Err(self.err(format!(
+                        "maxlen {maxlen} leaves no room for text besides {added} special tokens"
+                    )));
                 }
                 let params = TruncationParams {
                     direction: TruncationDirection::Right,
@@ -188,13 +223,20 @@ impl BertTokenizer {
             }
             None => (a, b),
         };
-        let enc = self.inner.post_process(a, b, true).map_err(|e| self.err(e))?;
+        let enc = self
+            .inner
+            .post_process(a, b, true)
+            .map_err(|e| self.err(e))?;
         Ok(Encoding {
             ids: enc.get_ids().to_vec(),
             type_ids: enc.get_type_ids().to_vec(),
             tokens: enc.get_tokens().to_vec(),
             offsets: enc.get_offsets().to_vec(),
-            special: enc.get_special_tokens_mask().iter().map(|&s| s == 1).collect(),
+            special: enc
+                .get_special_tokens_mask()
+                .iter()
+                .map(|&s| s == 1)
+                .collect(),
         })
     }
 
@@ -317,5 +359,8 @@ pub fn simplified_vocab(vocab: &[String], startswith: &[&str]) -> (Vec<usize>, V
 pub fn read_vocab(path: impl AsRef<Path>) -> Result<Vec<String>> {
     let path = path.as_ref();
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    Ok(text.lines().map(|l| l.trim_end_matches('\r').to_string()).collect())
+    Ok(text
+        .lines()
+        .map(|l| l.trim_end_matches('\r').to_string())
+        .collect())
 }

@@ -25,14 +25,18 @@ pub fn device() -> Device {
 }
 
 pub fn fixtures() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests").join("fixtures")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("tests")
+        .join("fixtures")
 }
 
 /// The MiniLM checkpoint directory, or `None` (with a message) when it is not there.
 pub fn minilm_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("NLP_MINILM_DIR")
         .map(PathBuf::from)
-        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data-cache/minilm"));
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data-cache/minilm")
+        });
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
@@ -53,7 +57,11 @@ pub fn ints(file: &SafetensorsFile, name: &str, device: &Device) -> Tensor<2, In
     Tensor::from_data(TensorData::new(values, [shape[0], shape[1]]), device)
 }
 
-pub fn bool_mask<const D: usize>(file: &SafetensorsFile, name: &str, device: &Device) -> Tensor<D, Bool> {
+pub fn bool_mask<const D: usize>(
+    file: &SafetensorsFile,
+    name: &str,
+    device: &Device,
+) -> Tensor<D, Bool> {
     let (shape, values) = file.read_i64(name).unwrap();
     let values: Vec<bool> = values.into_iter().map(|v| v != 0).collect();
     let shape: [usize; D] = shape.try_into().unwrap();
@@ -66,7 +74,10 @@ pub fn expected(file: &SafetensorsFile, name: &str) -> (Vec<usize>, Vec<f32>) {
 
 pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "lengths differ");
-    a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f32::max)
 }
 
 pub fn assert_close(actual: &[f32], expected: &[f32], tol: f32, what: &str) {

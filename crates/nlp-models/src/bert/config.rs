@@ -71,7 +71,10 @@ pub struct BertConfig {
 }
 
 /// The first of `names` present (and not `null`) in `map`.
-fn lookup<'m>(map: &'m Map<String, Value>, names: &[&'static str]) -> Option<(&'static str, &'m Value)> {
+fn lookup<'m>(
+    map: &'m Map<String, Value>,
+    names: &[&'static str],
+) -> Option<(&'static str, &'m Value)> {
     names
         .iter()
         .find_map(|&n| map.get(n).filter(|v| !v.is_null()).map(|v| (n, v)))
@@ -100,8 +103,8 @@ impl BertConfig {
     /// Read a config file of either flavor.
     pub fn from_json_file(path: &Path, flavor: ConfigFlavor) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        let value: Value =
-            serde_json::from_str(&text).map_err(|e| Error::corrupt(path, format!("not valid JSON: {e}")))?;
+        let value: Value = serde_json::from_str(&text)
+            .map_err(|e| Error::corrupt(path, format!("not valid JSON: {e}")))?;
         let Value::Object(map) = value else {
             return Err(Error::corrupt(path, "the config is not a JSON object"));
         };
@@ -109,7 +112,11 @@ impl BertConfig {
     }
 
     /// Parse an already-read JSON object; `path` is only used in errors.
-    pub fn from_json_map(path: &Path, map: &Map<String, Value>, flavor: ConfigFlavor) -> Result<Self> {
+    pub fn from_json_map(
+        path: &Path,
+        map: &Map<String, Value>,
+        flavor: ConfigFlavor,
+    ) -> Result<Self> {
         let field_err = |field: &str, reason: String| Error::Config {
             path: path.to_path_buf(),
             field: field.to_string(),
@@ -119,10 +126,9 @@ impl BertConfig {
         let lookup = |names: &[&'static str]| lookup(map, names);
         let uint = |names: &[&'static str], default: Option<usize>| -> Result<usize> {
             match lookup(names) {
-                Some((name, v)) => v
-                    .as_u64()
-                    .map(|n| n as usize)
-                    .ok_or_else(|| field_err(name, format!("expected a non-negative integer, found {v}"))),
+                Some((name, v)) => v.as_u64().map(|n| n as usize).ok_or_else(|| {
+                    field_err(name, format!("expected a non-negative integer, found {v}"))
+                }),
                 None => default.ok_or_else(|| field_err(names[0], "missing".to_string())),
             }
         };
@@ -152,13 +158,18 @@ impl BertConfig {
             && let Some(v) = map.get("is_decoder")
             && v.as_bool() == Some(true)
         {
-            return Err(field_err("is_decoder", "cross-attention decoders are not supported".to_string()));
+            return Err(field_err(
+                "is_decoder",
+                "cross-attention decoders are not supported".to_string(),
+            ));
         }
         let hidden_act = match lookup(&["hidden_act", "activation"]) {
             Some((name, Value::String(s))) => {
                 Activation::from_name(s).map_err(|e| field_err(name, e.to_string()))?
             }
-            Some((name, v)) => return Err(field_err(name, format!("expected a string, found {v}"))),
+            Some((name, v)) => {
+                return Err(field_err(name, format!("expected a string, found {v}")));
+            }
             None => Activation::Gelu,
         };
 
@@ -170,7 +181,10 @@ impl BertConfig {
             intermediate_size: uint(&["intermediate_size", "d_ff", "n_inner"], None)?,
             hidden_act,
             hidden_dropout_prob: float(&["hidden_dropout_prob", "dropout_rate"], 0.1)?,
-            attention_probs_dropout_prob: float(&["attention_probs_dropout_prob", "attention_dropout"], 0.1)?,
+            attention_probs_dropout_prob: float(
+                &["attention_probs_dropout_prob", "attention_dropout"],
+                0.1,
+            )?,
             max_position_embeddings: uint(&["max_position_embeddings", "n_positions"], Some(512))?,
             type_vocab_size: uint(&["type_vocab_size"], Some(2))?,
             layer_norm_eps: float(&["layer_norm_eps", "layer_norm_epsilon"], 1e-12)?,
@@ -191,10 +205,16 @@ impl BertConfig {
         }
         for (name, p) in [
             ("hidden_dropout_prob", config.hidden_dropout_prob),
-            ("attention_probs_dropout_prob", config.attention_probs_dropout_prob),
+            (
+                "attention_probs_dropout_prob",
+                config.attention_probs_dropout_prob,
+            ),
         ] {
             if !(0.0..1.0).contains(&p) {
-                return Err(field_err(name, format!("{p} is not a probability in [0, 1)")));
+                return Err(field_err(
+                    name,
+                    format!("{p} is not a probability in [0, 1)"),
+                ));
             }
         }
         Ok(config)

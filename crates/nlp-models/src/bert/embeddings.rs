@@ -26,7 +26,10 @@ pub struct BertEmbeddings {
 impl BertEmbeddings {
     /// Build with BERT's initialisation (normal, std 0.02) on `device`.
     pub fn new(config: &BertConfig, device: &Device) -> Self {
-        let init = Initializer::Normal { mean: 0.0, std: 0.02 };
+        let init = Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
         let table = |rows, cols| {
             EmbeddingConfig::new(rows, cols)
                 .with_initializer(init.clone())
@@ -49,7 +52,12 @@ impl BertEmbeddings {
 
     /// Embed `input_ids: [batch, len]` with segment ids (zeros when absent) at positions
     /// `start..start+len` → `[batch, len, H]`.
-    pub fn forward(&self, input_ids: Tensor<2, Int>, token_type_ids: Option<Tensor<2, Int>>, start: usize) -> Tensor<3> {
+    pub fn forward(
+        &self,
+        input_ids: Tensor<2, Int>,
+        token_type_ids: Option<Tensor<2, Int>>,
+        start: usize,
+    ) -> Tensor<3> {
         let [batch, len] = input_ids.dims();
         let device = input_ids.device();
         let token_type_ids = token_type_ids.unwrap_or_else(|| Tensor::zeros([batch, len], &device));

@@ -10,7 +10,10 @@ use super::BertConfig;
 
 fn dense(d_in: usize, d_out: usize, device: &Device) -> Linear {
     LinearConfig::new(d_in, d_out)
-        .with_initializer(Initializer::Normal { mean: 0.0, std: 0.02 })
+        .with_initializer(Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        })
         .init(device)
 }
 

@@ -34,7 +34,10 @@ pub struct BertLayer {
 impl BertLayer {
     /// Build with BERT's initialisation on `device`.
     pub fn new(config: &BertConfig, device: &Device) -> Self {
-        let init = Initializer::Normal { mean: 0.0, std: 0.02 };
+        let init = Initializer::Normal {
+            mean: 0.0,
+            std: 0.02,
+        };
         let norm = || {
             LayerNormConfig::new(config.hidden_size)
                 .with_epsilon(config.layer_norm_eps)
@@ -46,9 +49,12 @@ impl BertLayer {
                 .init(device)
         };
         Self {
-            attention: MultiHeadAttentionConfig::new(config.hidden_size, config.num_attention_heads)
-                .with_dropout(config.attention_probs_dropout_prob)
-                .init(device),
+            attention: MultiHeadAttentionConfig::new(
+                config.hidden_size,
+                config.num_attention_heads,
+            )
+            .with_dropout(config.attention_probs_dropout_prob)
+            .init(device),
             attention_norm: norm(),
             intermediate: linear(config.hidden_size, config.intermediate_size),
             output: linear(config.intermediate_size, config.hidden_size),
@@ -74,7 +80,12 @@ impl BertLayer {
 
     /// Like [`forward`](Self::forward) for new positions `x: [batch, new, H]` whose keys and
     /// values are appended to `cache`; `mask: [batch, new, cached + new]`.
-    pub fn forward_cached(&self, x: Tensor<3>, mask: Option<Tensor<3, Bool>>, cache: &mut KvCache) -> Tensor<3> {
+    pub fn forward_cached(
+        &self,
+        x: Tensor<3>,
+        mask: Option<Tensor<3, Bool>>,
+        cache: &mut KvCache,
+    ) -> Tensor<3> {
         let mut input = AttentionInput::self_attn(x.clone());
         if let Some(mask) = mask {
             input = input.mask(mask);
@@ -84,10 +95,13 @@ impl BertLayer {
     }
 
     fn feed_forward(&self, x: Tensor<3>, context: Tensor<3>) -> Tensor<3> {
-        let x = self.attention_norm.forward(x.add(self.dropout.forward(context)));
-        let h = self
-            .output
-            .forward(self.activation.forward(self.intermediate.forward(x.clone())));
+        let x = self
+            .attention_norm
+            .forward(x.add(self.dropout.forward(context)));
+        let h = self.output.forward(
+            self.activation
+                .forward(self.intermediate.forward(x.clone())),
+        );
         self.output_norm.forward(x.add(self.dropout.forward(h)))
     }
 
@@ -106,9 +120,15 @@ impl BertLayer {
         let k = split(self.attention.key.forward(x.clone()));
         let v = split(self.attention.value.forward(x));
         // Burn's fused op takes `true` = hidden.
-        let hidden = mask.map(|m| m.bool_not().unsqueeze_dim::<4>(1).expand([batch, heads, len, len]));
+        let hidden = mask.map(|m| {
+            m.bool_not()
+                .unsqueeze_dim::<4>(1)
+                .expand([batch, heads, len, len])
+        });
         let context = attention(q, k, v, hidden, None, AttentionModuleOptions::default());
-        let context = context.swap_dims(1, 2).reshape([batch, len, heads * head_dim]);
+        let context = context
+            .swap_dims(1, 2)
+            .reshape([batch, len, heads * head_dim]);
         self.attention.output.forward(context)
     }
 }

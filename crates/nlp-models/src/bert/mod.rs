@@ -25,7 +25,8 @@ pub use heads::{BertMlmHead, BertNspHead, BertPooler};
 pub use layer::BertLayer;
 pub use model::{Bert, BertCache, BertInput, BertOutput};
 pub use weights::{
-    LoadOptions, LoadReport, Naming, StValues, detect_naming, load_weights, save_safetensors, write_safetensors,
+    LoadOptions, LoadReport, Naming, StValues, detect_naming, load_weights, save_safetensors,
+    write_safetensors,
 };
 
 use std::path::{Path, PathBuf};
@@ -95,7 +96,10 @@ impl BertCheckpoint {
                 reason: "not a directory".into(),
             });
         }
-        let (kind, config, source): (_, BertConfig, Box<dyn TensorSource>) = if dir.join("model.safetensors").is_file() {
+        let (kind, config, source): (_, BertConfig, Box<dyn TensorSource>) = if dir
+            .join("model.safetensors")
+            .is_file()
+        {
             let config = BertConfig::from_hf_json(dir.join("config.json"))?;
             let source = SafetensorsFile::open(dir.join("model.safetensors"))?;
             (CheckpointKind::HuggingFace, config, Box::new(source))
@@ -111,9 +115,10 @@ impl BertCheckpoint {
         } else if dir.join("pytorch_model.bin").is_file() {
             return Err(Error::NotACheckpoint {
                 path: dir,
-                reason: "only pytorch_model.bin found; convert it to model.safetensors (transformers: \
+                reason:
+                    "only pytorch_model.bin found; convert it to model.safetensors (transformers: \
                          `save_pretrained(dir, safe_serialization=True)`)"
-                    .into(),
+                        .into(),
             });
         } else {
             return Err(Error::NotACheckpoint {
@@ -123,7 +128,9 @@ impl BertCheckpoint {
         };
         let naming = detect_naming(source.as_ref())?;
         let has_pooler = match &naming {
-            Naming::HuggingFace { prefix } => source.contains(&format!("{prefix}pooler.dense.weight")),
+            Naming::HuggingFace { prefix } => {
+                source.contains(&format!("{prefix}pooler.dense.weight"))
+            }
             Naming::GoogleTf => source.contains("bert/pooler/dense/kernel"),
         };
         let config = config.with_with_pool(has_pooler);
@@ -137,7 +144,12 @@ impl BertCheckpoint {
 
     /// Build the model described by `config` (usually `self.config` with a mode and heads
     /// chosen) on `device` and fill it with the checkpoint's weights.
-    pub fn load(&self, config: &BertConfig, options: &LoadOptions, device: &Device) -> Result<(Bert, LoadReport)> {
+    pub fn load(
+        &self,
+        config: &BertConfig,
+        options: &LoadOptions,
+        device: &Device,
+    ) -> Result<(Bert, LoadReport)> {
         let mut model = config.init(device);
         let report = load_weights(&mut model, self.source.as_ref(), options, device)?;
         let model = match &options.keep_tokens {
@@ -162,8 +174,11 @@ impl Bert {
         let mut json = config.to_hf_json();
         json["vocab_size"] = self.vocab_size().into();
         let config_path = dir.join("config.json");
-        std::fs::write(&config_path, serde_json::to_string_pretty(&json).expect("JSON"))
-            .map_err(|e| Error::io(&config_path, e))?;
+        std::fs::write(
+            &config_path,
+            serde_json::to_string_pretty(&json).expect("JSON"),
+        )
+        .map_err(|e| Error::io(&config_path, e))?;
         save_safetensors(self, &dir.join("model.safetensors"))
     }
 }

@@ -38,7 +38,9 @@ impl BertConfig {
     pub fn init(&self, device: &Device) -> Bert {
         Bert {
             embeddings: BertEmbeddings::new(self, device),
-            layers: (0..self.num_hidden_layers).map(|_| BertLayer::new(self, device)).collect(),
+            layers: (0..self.num_hidden_layers)
+                .map(|_| BertLayer::new(self, device))
+                .collect(),
             pooler: (self.with_pool || self.with_nsp).then(|| BertPooler::new(self, device)),
             mlm: self.with_mlm.then(|| BertMlmHead::new(self, device)),
             nsp: self.with_nsp.then(|| BertNspHead::new(self, device)),
@@ -146,7 +148,10 @@ impl BertCache {
         for layer in &mut self.layers {
             layer.select_batch(indices.clone());
         }
-        self.token_types = self.token_types.take().map(|t| t.select(0, indices.clone()));
+        self.token_types = self
+            .token_types
+            .take()
+            .map(|t| t.select(0, indices.clone()));
         self.padding = self.padding.take().map(|p| p.select(0, indices));
     }
 }
@@ -170,11 +175,18 @@ impl Bert {
     }
 
     /// The mode's attention mask `[batch, len, len]` for segment ids and padding `[batch, len]`.
-    pub fn mode_mask(&self, token_type_ids: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3, Bool> {
+    pub fn mode_mask(
+        &self,
+        token_type_ids: Tensor<2, Int>,
+        padding: Tensor<2, Bool>,
+    ) -> Tensor<3, Bool> {
         let [batch, len] = padding.dims();
         match self.mode {
             BertMode::Encoder => mask::key_padding(padding, len),
-            BertMode::Lm => mask::and(mask::causal(batch, len, &padding.device()), mask::key_padding(padding, len)),
+            BertMode::Lm => mask::and(
+                mask::causal(batch, len, &padding.device()),
+                mask::key_padding(padding, len),
+            ),
             BertMode::Unilm => mask::unilm(token_type_ids, padding),
         }
     }
@@ -193,7 +205,9 @@ impl Bert {
             .attention_mask
             .unwrap_or_else(|| self.mode_mask(token_types.clone(), padding));
 
-        let mut x = self.embeddings.forward(input.input_ids, Some(token_types), 0);
+        let mut x = self
+            .embeddings
+            .forward(input.input_ids, Some(token_types), 0);
         let mut hidden_states = input.output_hidden_states.then(|| vec![x.clone()]);
         for layer in &self.layers {
             x = layer.forward(x, Some(attention_mask.clone()));
@@ -254,7 +268,9 @@ impl Bert {
             cache.layers = vec![KvCache::new(); self.layers.len()];
         }
 
-        let mut x = self.embeddings.forward(input.input_ids, Some(token_types), start);
+        let mut x = self
+            .embeddings
+            .forward(input.input_ids, Some(token_types), start);
         let mut hidden_states = input.output_hidden_states.then(|| vec![x.clone()]);
         for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
             x = layer.forward_cached(x, Some(attention_mask.clone()), kv);
@@ -280,7 +296,12 @@ impl Bert {
         let device = self.embeddings.word_embeddings.weight.device();
         let ids: Vec<i64> = keep.iter().map(|&id| id as i64).collect();
         let ids = Tensor::<1, Int>::from_data(TensorData::new(ids, [keep.len()]), &device);
-        let weight = self.embeddings.word_embeddings.weight.val().select(0, ids.clone());
+        let weight = self
+            .embeddings
+            .word_embeddings
+            .weight
+            .val()
+            .select(0, ids.clone());
         self.embeddings.word_embeddings.weight = Param::from_tensor(weight);
         if let Some(mlm) = self.mlm.as_mut() {
             mlm.bias = Param::from_tensor(mlm.bias.val().select(0, ids));

@@ -18,7 +18,7 @@ use std::io::Write;
 use std::path::Path;
 
 use burn::module::Param;
-use burn::nn::{Linear, LayerNorm};
+use burn::nn::{LayerNorm, Linear};
 use burn::tensor::{Device, Tensor, TensorData};
 
 use super::model::Bert;
@@ -83,7 +83,11 @@ struct Parts {
 fn walk(model: &mut Bert, prefix: &str, parts: Parts, v: &mut dyn Visitor) -> Result<()> {
     let p = prefix;
     let e = &mut model.embeddings;
-    v.table(&mut e.word_embeddings.weight, &format!("{p}embeddings.word_embeddings.weight"), "bert/embeddings/word_embeddings")?;
+    v.table(
+        &mut e.word_embeddings.weight,
+        &format!("{p}embeddings.word_embeddings.weight"),
+        "bert/embeddings/word_embeddings",
+    )?;
     v.table(
         &mut e.position_embeddings.table.weight,
         &format!("{p}embeddings.position_embeddings.weight"),
@@ -94,36 +98,95 @@ fn walk(model: &mut Bert, prefix: &str, parts: Parts, v: &mut dyn Visitor) -> Re
         &format!("{p}embeddings.token_type_embeddings.weight"),
         "bert/embeddings/token_type_embeddings",
     )?;
-    v.norm(&mut e.layer_norm, &format!("{p}embeddings.LayerNorm"), "bert/embeddings/LayerNorm")?;
+    v.norm(
+        &mut e.layer_norm,
+        &format!("{p}embeddings.LayerNorm"),
+        "bert/embeddings/LayerNorm",
+    )?;
 
     for (i, layer) in model.layers.iter_mut().enumerate() {
         let hf = format!("{p}encoder.layer.{i}");
         let tf = format!("bert/encoder/layer_{i}");
         let a = &mut layer.attention;
-        v.linear(&mut a.query, &linear_names(format!("{hf}.attention.self.query"), &format!("{tf}/attention/self/query")))?;
-        v.linear(&mut a.key, &linear_names(format!("{hf}.attention.self.key"), &format!("{tf}/attention/self/key")))?;
-        v.linear(&mut a.value, &linear_names(format!("{hf}.attention.self.value"), &format!("{tf}/attention/self/value")))?;
-        v.linear(&mut a.output, &linear_names(format!("{hf}.attention.output.dense"), &format!("{tf}/attention/output/dense")))?;
-        v.norm(&mut layer.attention_norm, &format!("{hf}.attention.output.LayerNorm"), &format!("{tf}/attention/output/LayerNorm"))?;
-        v.linear(&mut layer.intermediate, &linear_names(format!("{hf}.intermediate.dense"), &format!("{tf}/intermediate/dense")))?;
-        v.linear(&mut layer.output, &linear_names(format!("{hf}.output.dense"), &format!("{tf}/output/dense")))?;
-        v.norm(&mut layer.output_norm, &format!("{hf}.output.LayerNorm"), &format!("{tf}/output/LayerNorm"))?;
+        v.linear(
+            &mut a.query,
+            &linear_names(
+                format!("{hf}.attention.self.query"),
+                &format!("{tf}/attention/self/query"),
+            ),
+        )?;
+        v.linear(
+            &mut a.key,
+            &linear_names(
+                format!("{hf}.attention.self.key"),
+                &format!("{tf}/attention/self/key"),
+            ),
+        )?;
+        v.linear(
+            &mut a.value,
+            &linear_names(
+                format!("{hf}.attention.self.value"),
+                &format!("{tf}/attention/self/value"),
+            ),
+        )?;
+        v.linear(
+            &mut a.output,
+            &linear_names(
+                format!("{hf}.attention.output.dense"),
+                &format!("{tf}/attention/output/dense"),
+            ),
+        )?;
+        v.norm(
+            &mut layer.attention_norm,
+            &format!("{hf}.attention.output.LayerNorm"),
+            &format!("{tf}/attention/output/LayerNorm"),
+        )?;
+        v.linear(
+            &mut layer.intermediate,
+            &linear_names(
+                format!("{hf}.intermediate.dense"),
+                &format!("{tf}/intermediate/dense"),
+            ),
+        )?;
+        v.linear(
+            &mut layer.output,
+            &linear_names(format!("{hf}.output.dense"), &format!("{tf}/output/dense")),
+        )?;
+        v.norm(
+            &mut layer.output_norm,
+            &format!("{hf}.output.LayerNorm"),
+            &format!("{tf}/output/LayerNorm"),
+        )?;
     }
 
     if parts.pooler
         && let Some(pooler) = model.pooler.as_mut()
     {
-        v.linear(&mut pooler.dense, &linear_names(format!("{p}pooler.dense"), "bert/pooler/dense"))?;
+        v.linear(
+            &mut pooler.dense,
+            &linear_names(format!("{p}pooler.dense"), "bert/pooler/dense"),
+        )?;
     }
     if parts.mlm
         && let Some(mlm) = model.mlm.as_mut()
     {
         v.linear(
             &mut mlm.dense,
-            &linear_names("cls.predictions.transform.dense".into(), "cls/predictions/transform/dense"),
+            &linear_names(
+                "cls.predictions.transform.dense".into(),
+                "cls/predictions/transform/dense",
+            ),
         )?;
-        v.norm(&mut mlm.layer_norm, "cls.predictions.transform.LayerNorm", "cls/predictions/transform/LayerNorm")?;
-        v.vector(&mut mlm.bias, &["cls.predictions.bias", "cls.predictions.decoder.bias"], "cls/predictions/output_bias")?;
+        v.norm(
+            &mut mlm.layer_norm,
+            "cls.predictions.transform.LayerNorm",
+            "cls/predictions/transform/LayerNorm",
+        )?;
+        v.vector(
+            &mut mlm.bias,
+            &["cls.predictions.bias", "cls.predictions.decoder.bias"],
+            "cls/predictions/output_bias",
+        )?;
     }
     if parts.nsp
         && let Some(nsp) = model.nsp.as_mut()
@@ -169,7 +232,11 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn pick<'n>(&self, names: &[&'n str]) -> &'n str {
-        names.iter().copied().find(|n| self.src.contains(n)).unwrap_or(names[0])
+        names
+            .iter()
+            .copied()
+            .find(|n| self.src.contains(n))
+            .unwrap_or(names[0])
     }
 
     /// Read `name` (expected file shape `file_shape`) as floats.
@@ -196,7 +263,11 @@ impl Loader<'_> {
     }
 
     fn matrix(&mut self, name: &str, shape: [usize; 2], transposed: bool) -> Result<Tensor<2>> {
-        let file_shape = if transposed { [shape[1], shape[0]] } else { shape };
+        let file_shape = if transposed {
+            [shape[1], shape[0]]
+        } else {
+            shape
+        };
         let values = self.read(name, &file_shape)?;
         let t = Tensor::<2>::from_data(TensorData::new(values, file_shape), &self.device);
         Ok(if transposed { t.transpose() } else { t })
@@ -204,7 +275,10 @@ impl Loader<'_> {
 
     fn vec1(&mut self, name: &str, len: usize) -> Result<Tensor<1>> {
         let values = self.read(name, &[len])?;
-        Ok(Tensor::from_data(TensorData::new(values, [len]), &self.device))
+        Ok(Tensor::from_data(
+            TensorData::new(values, [len]),
+            &self.device,
+        ))
     }
 }
 
@@ -230,8 +304,16 @@ impl Visitor for Loader<'_> {
     fn linear(&mut self, linear: &mut Linear, names: &LinearNames) -> Result<()> {
         let dims = linear.weight.dims();
         let (w_name, b_name, transposed) = match self.naming {
-            Naming::HuggingFace { .. } => (format!("{}.weight", names.hf), format!("{}.bias", names.hf), true),
-            Naming::GoogleTf => (names.tf_weight.clone(), names.tf_bias.clone(), names.tf_out_in),
+            Naming::HuggingFace { .. } => (
+                format!("{}.weight", names.hf),
+                format!("{}.bias", names.hf),
+                true,
+            ),
+            Naming::GoogleTf => (
+                names.tf_weight.clone(),
+                names.tf_bias.clone(),
+                names.tf_out_in,
+            ),
         };
         let weight = self.matrix(&w_name, dims, transposed)?;
         set2(&mut linear.weight, weight);
@@ -248,7 +330,10 @@ impl Visitor for Loader<'_> {
             Naming::HuggingFace { .. } => {
                 let (gw, gg) = (format!("{hf}.weight"), format!("{hf}.gamma"));
                 let (bw, bb) = (format!("{hf}.bias"), format!("{hf}.beta"));
-                (self.pick(&[&gw, &gg]).to_string(), self.pick(&[&bw, &bb]).to_string())
+                (
+                    self.pick(&[&gw, &gg]).to_string(),
+                    self.pick(&[&bw, &bb]).to_string(),
+                )
             }
             Naming::GoogleTf => (format!("{tf}/gamma"), format!("{tf}/beta")),
         };
@@ -290,20 +375,31 @@ pub fn detect_naming(src: &dyn TensorSource) -> Result<Naming> {
     if src.contains("bert/embeddings/word_embeddings") {
         Ok(Naming::GoogleTf)
     } else if src.contains("bert.embeddings.word_embeddings.weight") {
-        Ok(Naming::HuggingFace { prefix: "bert.".into() })
+        Ok(Naming::HuggingFace {
+            prefix: "bert.".into(),
+        })
     } else if src.contains("embeddings.word_embeddings.weight") {
-        Ok(Naming::HuggingFace { prefix: String::new() })
+        Ok(Naming::HuggingFace {
+            prefix: String::new(),
+        })
     } else {
         Err(Error::MissingTensor {
             path: src.path().to_path_buf(),
-            tensor: "embeddings.word_embeddings.weight (or bert.…, or bert/embeddings/word_embeddings)".into(),
+            tensor:
+                "embeddings.word_embeddings.weight (or bert.…, or bert/embeddings/word_embeddings)"
+                    .into(),
             expected: Vec::new(),
         })
     }
 }
 
 /// Overwrite every weight of `model` with the checkpoint's.
-pub fn load_weights(model: &mut Bert, src: &dyn TensorSource, options: &LoadOptions, device: &Device) -> Result<LoadReport> {
+pub fn load_weights(
+    model: &mut Bert,
+    src: &dyn TensorSource,
+    options: &LoadOptions,
+    device: &Device,
+) -> Result<LoadReport> {
     let naming = detect_naming(src)?;
     let prefix = match &naming {
         Naming::HuggingFace { prefix } => prefix.clone(),
@@ -324,7 +420,9 @@ pub fn load_weights(model: &mut Bert, src: &dyn TensorSource, options: &LoadOpti
         } else {
             Err(Error::MissingTensor {
                 path: src.path().to_path_buf(),
-                tensor: format!("{probe} (the model was built with a {head} head; allow missing heads to keep it random)"),
+                tensor: format!(
+                    "{probe} (the model was built with a {head} head; allow missing heads to keep it random)"
+                ),
                 expected: Vec::new(),
             })
         }
@@ -342,7 +440,11 @@ pub fn load_weights(model: &mut Bert, src: &dyn TensorSource, options: &LoadOpti
     };
     walk(model, &prefix, parts, &mut loader)?;
     let used: std::collections::BTreeSet<String> = loader.used.into_iter().collect();
-    report.unused = src.names().into_iter().filter(|n| !used.contains(n)).collect();
+    report.unused = src
+        .names()
+        .into_iter()
+        .filter(|n| !used.contains(n))
+        .collect();
     Ok(report)
 }
 
@@ -391,7 +493,10 @@ impl Visitor for Saver {
     }
 
     fn linear(&mut self, linear: &mut Linear, names: &LinearNames) -> Result<()> {
-        self.put(format!("{}.weight", names.hf), linear.weight.val().transpose());
+        self.put(
+            format!("{}.weight", names.hf),
+            linear.weight.val().transpose(),
+        );
         if let Some(bias) = &linear.bias {
             self.put(format!("{}.bias", names.hf), bias.val());
         }
@@ -416,7 +521,11 @@ impl Visitor for Saver {
 /// when it has an MLM or NSP head, as `BertForMaskedLM`/`BertForPreTraining` save them).
 pub fn save_safetensors(model: &Bert, path: &Path) -> Result<()> {
     let mut model = model.clone();
-    let prefix = if model.mlm.is_some() || model.nsp.is_some() { "bert." } else { "" };
+    let prefix = if model.mlm.is_some() || model.nsp.is_some() {
+        "bert."
+    } else {
+        ""
+    };
     let mut saver = Saver {
         tensors: BTreeMap::new(),
     };
@@ -430,7 +539,10 @@ pub fn save_safetensors(model: &Bert, path: &Path) -> Result<()> {
 }
 
 /// Write tensors `name → (shape, values)` as a safetensors file.
-pub fn write_safetensors(path: &Path, tensors: &BTreeMap<String, (Vec<usize>, StValues)>) -> Result<()> {
+pub fn write_safetensors(
+    path: &Path,
+    tensors: &BTreeMap<String, (Vec<usize>, StValues)>,
+) -> Result<()> {
     let mut header = serde_json::Map::new();
     let mut offset = 0usize;
     for (name, (shape, values)) in tensors {
@@ -459,7 +571,8 @@ pub fn write_safetensors(path: &Path, tensors: &BTreeMap<String, (Vec<usize>, St
     }
     let io = |e| Error::io(path, e);
     let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
-    file.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
+    file.write_all(&(header.len() as u64).to_le_bytes())
+        .map_err(io)?;
     file.write_all(header.as_bytes()).map_err(io)?;
     for (_, values) in tensors.values() {
         let bytes: Vec<u8> = match values {

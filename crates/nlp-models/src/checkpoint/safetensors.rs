@@ -66,7 +66,10 @@ impl SafetensorsFile {
         // numbers or a checksum/shape error, never unsoundness in this crate's logic.
         let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
         if mmap.len() < 8 {
-            return Err(Error::corrupt(&path, format!("{} bytes is too short for a safetensors header", mmap.len())));
+            return Err(Error::corrupt(
+                &path,
+                format!("{} bytes is too short for a safetensors header", mmap.len()),
+            ));
         }
         let header_len = u64::from_le_bytes(mmap[..8].try_into().expect("8 bytes"));
         let data_start = header_len
@@ -75,7 +78,10 @@ impl SafetensorsFile {
             .ok_or_else(|| {
                 Error::corrupt(
                     &path,
-                    format!("header of {header_len} bytes runs past the end of the file ({} bytes)", mmap.len()),
+                    format!(
+                        "header of {header_len} bytes runs past the end of the file ({} bytes)",
+                        mmap.len()
+                    ),
                 )
             })?;
         let header = std::str::from_utf8(&mmap[8..data_start as usize])
@@ -87,8 +93,9 @@ impl SafetensorsFile {
             if name == "__metadata__" {
                 continue;
             }
-            let entry: Entry = serde_json::from_value(value)
-                .map_err(|e| Error::corrupt(&path, format!("header entry of tensor `{name}`: {e}")))?;
+            let entry: Entry = serde_json::from_value(value).map_err(|e| {
+                Error::corrupt(&path, format!("header entry of tensor `{name}`: {e}"))
+            })?;
             entries.insert(name, entry);
         }
         Ok(Self {
@@ -170,8 +177,20 @@ impl TensorSource for SafetensorsFile {
     fn read_f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
         let entry = self.entry(name)?;
         let bytes = self.bytes(name, entry)?;
-        let values = decode_f32(&self.path, name, &entry.shape, dtype_of(&entry.dtype), bytes).map_err(|e| match e {
-            Error::UnsupportedDtype { path, tensor, shape, .. } => Error::UnsupportedDtype {
+        let values = decode_f32(
+            &self.path,
+            name,
+            &entry.shape,
+            dtype_of(&entry.dtype),
+            bytes,
+        )
+        .map_err(|e| match e {
+            Error::UnsupportedDtype {
+                path,
+                tensor,
+                shape,
+                ..
+            } => Error::UnsupportedDtype {
                 path,
                 tensor,
                 shape,

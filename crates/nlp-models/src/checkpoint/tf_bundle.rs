@@ -72,12 +72,18 @@ impl TfCheckpoint {
             entries.insert(name, entry);
         }
         if num_shards == 0 {
-            return Err(Error::corrupt(&index_path, "bundle header says 0 data shards"));
+            return Err(Error::corrupt(
+                &index_path,
+                "bundle header says 0 data shards",
+            ));
         }
         let mut shard_paths = Vec::new();
         let mut shards = Vec::new();
         for shard in 0..num_shards {
-            let path = PathBuf::from(format!("{}.data-{shard:05}-of-{num_shards:05}", prefix.display()));
+            let path = PathBuf::from(format!(
+                "{}.data-{shard:05}-of-{num_shards:05}",
+                prefix.display()
+            ));
             let file = File::open(&path).map_err(|e| Error::io(&path, e))?;
             // SAFETY: read-only map; see SafetensorsFile::open.
             let mmap = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(&path, e))?;
@@ -126,7 +132,10 @@ impl TensorSource for TfCheckpoint {
         let (Some(data), Some(path)) = (self.shards.get(shard), self.shard_paths.get(shard)) else {
             return Err(Error::corrupt(
                 &self.index_path,
-                format!("tensor `{name}` points to shard {shard} of {}", self.shards.len()),
+                format!(
+                    "tensor `{name}` points to shard {shard} of {}",
+                    self.shards.len()
+                ),
             ));
         };
         let start = entry.offset;
@@ -147,7 +156,10 @@ impl TensorSource for TfCheckpoint {
             if actual != unmask_crc(stored) && actual != stored {
                 return Err(Error::corrupt(
                     path,
-                    format!("tensor `{name}` (shape {:?}) fails its crc32c check", entry.shape),
+                    format!(
+                        "tensor `{name}` (shape {:?}) fails its crc32c check",
+                        entry.shape
+                    ),
                 ));
             }
         }
@@ -200,7 +212,8 @@ impl<'a> Cursor<'a> {
     }
 
     fn fixed32(&mut self) -> Option<u32> {
-        self.take(4).map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
+        self.take(4)
+            .map(|b| u32::from_le_bytes(b.try_into().expect("4 bytes")))
     }
 }
 
@@ -220,12 +233,18 @@ fn read_handle(c: &mut Cursor<'_>) -> Option<BlockHandle> {
 /// All key/value pairs of an SSTable, in order.
 fn read_table(path: &Path, file: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     if file.len() < FOOTER_LEN {
-        return Err(Error::corrupt(path, format!("{} bytes is too short for a checkpoint index", file.len())));
+        return Err(Error::corrupt(
+            path,
+            format!("{} bytes is too short for a checkpoint index", file.len()),
+        ));
     }
     let footer = &file[file.len() - FOOTER_LEN..];
     let magic = u64::from_le_bytes(footer[40..48].try_into().expect("8 bytes"));
     if magic != TABLE_MAGIC {
-        return Err(Error::corrupt(path, "bad table magic number: not a TF checkpoint index (or truncated)"));
+        return Err(Error::corrupt(
+            path,
+            "bad table magic number: not a TF checkpoint index (or truncated)",
+        ));
     }
     let mut c = Cursor::new(&footer[..40]);
     let (_meta, index) = match (read_handle(&mut c), read_handle(&mut c)) {
@@ -266,14 +285,25 @@ fn read_block(path: &Path, file: &[u8], handle: BlockHandle) -> Result<Vec<u8>> 
     let stored = u32::from_le_bytes(file[end - 4..end].try_into().expect("4 bytes"));
     let actual = crc32c::crc32c_append(crc32c::crc32c(contents), &[kind]);
     if unmask_crc(stored) != actual {
-        return Err(Error::corrupt(path, format!("block at offset {} fails its crc32c check", handle.offset)));
+        return Err(Error::corrupt(
+            path,
+            format!("block at offset {} fails its crc32c check", handle.offset),
+        ));
     }
     match kind {
         0 => Ok(contents.to_vec()),
         1 => snap::raw::Decoder::new()
             .decompress_vec(contents)
-            .map_err(|e| Error::corrupt(path, format!("snappy block at offset {}: {e}", handle.offset))),
-        other => Err(Error::corrupt(path, format!("unknown block compression {other}"))),
+            .map_err(|e| {
+                Error::corrupt(
+                    path,
+                    format!("snappy block at offset {}: {e}", handle.offset),
+                )
+            }),
+        other => Err(Error::corrupt(
+            path,
+            format!("unknown block compression {other}"),
+        )),
     }
 }
 
@@ -283,7 +313,8 @@ fn block_entries(path: &Path, block: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
     if block.len() < 4 {
         return Err(bad("shorter than its restart count"));
     }
-    let restarts = u32::from_le_bytes(block[block.len() - 4..].try_into().expect("4 bytes")) as usize;
+    let restarts =
+        u32::from_le_bytes(block[block.len() - 4..].try_into().expect("4 bytes")) as usize;
     let data_end = restarts
         .checked_mul(4)
         .and_then(|r| block.len().checked_sub(4 + r))
@@ -299,8 +330,13 @@ fn block_entries(path: &Path, block: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
             return Err(bad("shared key prefix longer than the previous key"));
         }
         key.truncate(shared);
-        key.extend_from_slice(c.take(unshared).ok_or_else(|| bad("key runs past the block"))?);
-        let value = c.take(value_len).ok_or_else(|| bad("value runs past the block"))?;
+        key.extend_from_slice(
+            c.take(unshared)
+                .ok_or_else(|| bad("key runs past the block"))?,
+        );
+        let value = c
+            .take(value_len)
+            .ok_or_else(|| bad("value runs past the block"))?;
         out.push((key.clone(), value.to_vec()));
     }
     Ok(out)
@@ -343,13 +379,17 @@ enum ProtoValue<'a> {
 
 /// `BundleHeaderProto { int32 num_shards = 1; Endianness endianness = 2; VersionDef version = 3; }`.
 fn parse_header(path: &Path, bytes: &[u8]) -> Result<u32> {
-    let fields = proto_fields(bytes).ok_or_else(|| Error::corrupt(path, "malformed bundle header"))?;
+    let fields =
+        proto_fields(bytes).ok_or_else(|| Error::corrupt(path, "malformed bundle header"))?;
     let mut shards = 1;
     for (field, value) in fields {
         match (field, value) {
             (1, ProtoValue::Varint(n)) => shards = n as u32,
             (2, ProtoValue::Varint(1)) => {
-                return Err(Error::corrupt(path, "big-endian checkpoints are not supported"));
+                return Err(Error::corrupt(
+                    path,
+                    "big-endian checkpoints are not supported",
+                ));
             }
             _ => {}
         }

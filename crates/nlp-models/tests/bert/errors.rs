@@ -20,7 +20,8 @@ fn load_err(dir: &Path) -> Error {
         Err(e) => e,
         Ok(ckpt) => {
             let config = ckpt.config.clone().with_with_mlm(true);
-            ckpt.load(&config, &LoadOptions::default(), &device()).unwrap_err()
+            ckpt.load(&config, &LoadOptions::default(), &device())
+                .unwrap_err()
         }
     }
 }
@@ -35,7 +36,10 @@ fn truncated_safetensors_names_the_tensor() {
     let err = load_err(&dir);
     assert!(matches!(err, Error::Truncated { .. }), "{err}");
     let msg = err.to_string();
-    assert!(msg.contains("model.safetensors") && msg.contains("truncated") && msg.contains('['), "{msg}");
+    assert!(
+        msg.contains("model.safetensors") && msg.contains("truncated") && msg.contains('['),
+        "{msg}"
+    );
 }
 
 #[test]
@@ -66,21 +70,34 @@ fn missing_tensor_and_unsupported_dtype() {
     let header_len = u64::from_le_bytes(bytes[..8].try_into().unwrap()) as usize;
     let header = String::from_utf8(bytes[8..8 + header_len].to_vec()).unwrap();
     // Rename one tensor (same length, so offsets stay valid): it is then missing.
-    let renamed = header.replace("encoder.layer.1.output.dense.weight", "encoder.layer.1.output.dense.wEIGHT");
+    let renamed = header.replace(
+        "encoder.layer.1.output.dense.weight",
+        "encoder.layer.1.output.dense.wEIGHT",
+    );
     bytes[8..8 + header_len].copy_from_slice(renamed.as_bytes());
     std::fs::write(&file, &bytes).unwrap();
     let err = load_err(&dir).to_string();
-    assert!(err.contains("encoder.layer.1.output.dense.weight") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("encoder.layer.1.output.dense.weight") && err.contains("missing"),
+        "{err}"
+    );
 
     // Declare one weight as I32 (same byte size): unsupported dtype, named.
     let key = "\"bert.encoder.layer.0.output.dense.bias\":{\"dtype\":\"F32\"";
-    assert!(header.contains(key), "fixture header layout changed: {header}");
+    assert!(
+        header.contains(key),
+        "fixture header layout changed: {header}"
+    );
     let retyped = header.replace(key, &key.replace("F32", "I32"));
     bytes[8..8 + header_len].copy_from_slice(retyped.as_bytes());
     std::fs::write(&file, &bytes).unwrap();
     let err = load_err(&dir);
     assert!(matches!(err, Error::UnsupportedDtype { .. }), "{err}");
-    assert!(err.to_string().contains("bert.encoder.layer.0.output.dense.bias"), "{err}");
+    assert!(
+        err.to_string()
+            .contains("bert.encoder.layer.0.output.dense.bias"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -108,7 +125,10 @@ fn broken_tf_checkpoints_are_errors() {
     let ibytes = std::fs::read(&index).unwrap();
     std::fs::write(&index, &ibytes[..ibytes.len() - 10]).unwrap();
     let err = load_err(&dir).to_string();
-    assert!(err.contains("bert_model.ckpt.index") && err.contains("corrupt"), "{err}");
+    assert!(
+        err.contains("bert_model.ckpt.index") && err.contains("corrupt"),
+        "{err}"
+    );
     let mut bad = ibytes.clone();
     bad[20] ^= 0xff;
     std::fs::write(&index, &bad).unwrap();
@@ -126,13 +146,19 @@ fn config_errors_name_the_field() {
     json.as_object_mut().unwrap().remove("vocab_size");
     std::fs::write(&config, json.to_string()).unwrap();
     let err = load_err(&dir).to_string();
-    assert!(err.contains("bert_config.json") && err.contains("vocab_size") && err.contains("missing"), "{err}");
+    assert!(
+        err.contains("bert_config.json") && err.contains("vocab_size") && err.contains("missing"),
+        "{err}"
+    );
 
     let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
     json["hidden_act"] = "swooshy".into();
     std::fs::write(&config, json.to_string()).unwrap();
     let err = load_err(&dir).to_string();
-    assert!(err.contains("hidden_act") && err.contains("swooshy"), "{err}");
+    assert!(
+        err.contains("hidden_act") && err.contains("swooshy"),
+        "{err}"
+    );
 
     let err = load_err(&dir.join("nope")).to_string();
     assert!(err.contains("not a directory"), "{err}");

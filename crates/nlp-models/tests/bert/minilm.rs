@@ -6,7 +6,9 @@ use nlp_models::checkpoint::SafetensorsFile;
 use nlp_models::tokenizer::BertTokenizer;
 use serde_json::Value;
 
-use crate::{assert_close, bool_mask, device, expected, fixtures, floats, ints, max_abs_diff, minilm_dir};
+use crate::{
+    assert_close, bool_mask, device, expected, fixtures, floats, ints, max_abs_diff, minilm_dir,
+};
 
 fn meta() -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixtures().join("minilm.json")).unwrap()).unwrap()
@@ -27,10 +29,18 @@ fn minilm_hidden_states_and_pooler_match_transformers() {
         );
         let (_, want) = expected(&exp, &format!("{case}.last_hidden_state"));
         let got = floats(out.last_hidden_state);
-        eprintln!("minilm {case}: last_hidden_state max abs diff {:.2e}", max_abs_diff(&got, &want));
+        eprintln!(
+            "minilm {case}: last_hidden_state max abs diff {:.2e}",
+            max_abs_diff(&got, &want)
+        );
         assert_close(&got, &want, 1e-4, &format!("{case} last_hidden_state"));
         let (_, want) = expected(&exp, &format!("{case}.pooler_output"));
-        assert_close(&floats(out.pooler_output.unwrap()), &want, 1e-4, &format!("{case} pooler"));
+        assert_close(
+            &floats(out.pooler_output.unwrap()),
+            &want,
+            1e-4,
+            &format!("{case} pooler"),
+        );
     }
 }
 
@@ -43,7 +53,9 @@ fn minilm_tokenizer_ids_and_offsets_match_transformers() {
     // Our encoding of the batch texts gives the fixture's model inputs.
     let exp = SafetensorsFile::open(fixtures().join("minilm.safetensors")).unwrap();
     let (_, ids) = exp.read_i64("single0.input_ids").unwrap();
-    let enc = tok.encode(meta()["singles"][0].as_str().unwrap(), None, None).unwrap();
+    let enc = tok
+        .encode(meta()["singles"][0].as_str().unwrap(), None, None)
+        .unwrap();
     assert_eq!(enc.ids.iter().map(|&i| i as i64).collect::<Vec<_>>(), ids);
     let _ = Tensor::<1, Int>::from_data(TensorData::new(vec![0i64], [1]), &device());
 }
@@ -61,10 +73,23 @@ pub fn check_cases(tok: &BertTokenizer, meta: &Value) {
             .as_array()
             .unwrap()
             .iter()
-            .map(|o| (o[0].as_u64().unwrap() as usize, o[1].as_u64().unwrap() as usize))
+            .map(|o| {
+                (
+                    o[0].as_u64().unwrap() as usize,
+                    o[1].as_u64().unwrap() as usize,
+                )
+            })
             .collect();
-        assert_eq!(enc.ids, want_ids, "ids of {a:?} / {b:?} (tokens {:?})", enc.tokens);
+        assert_eq!(
+            enc.ids, want_ids,
+            "ids of {a:?} / {b:?} (tokens {:?})",
+            enc.tokens
+        );
         assert_eq!(enc.type_ids, want_types, "type ids of {a:?} / {b:?}");
-        assert_eq!(enc.offsets, want_offsets, "offsets of {a:?} / {b:?} (tokens {:?})", enc.tokens);
+        assert_eq!(
+            enc.offsets, want_offsets,
+            "offsets of {a:?} / {b:?} (tokens {:?})",
+            enc.tokens
+        );
     }
 }

@@ -2,7 +2,9 @@
 //! incremental decoding, save/reload.
 
 use burn::tensor::{Int, Tensor};
-use nlp_models::bert::{BertCache, BertCheckpoint, BertInput, BertMode, CheckpointKind, LoadOptions};
+use nlp_models::bert::{
+    BertCache, BertCheckpoint, BertInput, BertMode, CheckpointKind, LoadOptions,
+};
 use nlp_models::checkpoint::SafetensorsFile;
 use nlp_models::tokenizer::{read_vocab, simplified_vocab};
 
@@ -14,7 +16,14 @@ const MODES: [(BertMode, &str); 3] = [
     (BertMode::Unilm, "unilm"),
 ];
 
-fn load(dir: &str, keep: Option<Vec<usize>>) -> (nlp_models::bert::Bert, nlp_models::bert::LoadReport, CheckpointKind) {
+fn load(
+    dir: &str,
+    keep: Option<Vec<usize>>,
+) -> (
+    nlp_models::bert::Bert,
+    nlp_models::bert::LoadReport,
+    CheckpointKind,
+) {
     let ckpt = BertCheckpoint::open(fixtures().join(dir)).unwrap();
     let config = ckpt.config.clone().with_with_mlm(true);
     let options = LoadOptions {
@@ -34,19 +43,39 @@ fn check_modes(dir: &str) {
     let padding = bool_mask::<2>(&exp, "padding", &dev);
     for (mode, name) in MODES {
         let model = model.clone().with_mode(mode);
-        let out = model.forward(BertInput::new(ids.clone()).token_types(types.clone()).padding(padding.clone()));
+        let out = model.forward(
+            BertInput::new(ids.clone())
+                .token_types(types.clone())
+                .padding(padding.clone()),
+        );
         let (_, want) = expected(&exp, &format!("logits_{name}"));
-        assert_close(&floats(out.mlm_logits.unwrap()), &want, 1e-4, &format!("{dir} {name} logits"));
+        assert_close(
+            &floats(out.mlm_logits.unwrap()),
+            &want,
+            1e-4,
+            &format!("{dir} {name} logits"),
+        );
         let (_, want_h) = expected(&exp, &format!("hidden_{name}"));
-        assert_close(&floats(out.last_hidden_state), &want_h, 1e-4, &format!("{dir} {name} hidden"));
+        assert_close(
+            &floats(out.last_hidden_state),
+            &want_h,
+            1e-4,
+            &format!("{dir} {name} hidden"),
+        );
 
         // The same mask given explicitly (as HF was given it) gives the same logits.
         let mask = bool_mask::<3>(&exp, &format!("mask_{name}"), &dev);
-        let out = model
-            .clone()
-            .with_mode(BertMode::Encoder)
-            .forward(BertInput::new(ids.clone()).token_types(types.clone()).mask(mask));
-        assert_close(&floats(out.mlm_logits.unwrap()), &want, 1e-4, &format!("{dir} {name} explicit mask"));
+        let out = model.clone().with_mode(BertMode::Encoder).forward(
+            BertInput::new(ids.clone())
+                .token_types(types.clone())
+                .mask(mask),
+        );
+        assert_close(
+            &floats(out.mlm_logits.unwrap()),
+            &want,
+            1e-4,
+            &format!("{dir} {name} explicit mask"),
+        );
     }
 }
 
@@ -59,8 +88,16 @@ fn hf_safetensors_logits_match_transformers_in_all_modes() {
 fn google_tf_checkpoint_gives_the_same_outputs() {
     let (_, report, kind) = load("random_mlm_tf", None);
     assert_eq!(kind, CheckpointKind::GoogleTf);
-    assert!(report.unused.iter().any(|n| n == "global_step"), "{:?}", report.unused);
-    assert!(report.unused.iter().any(|n| n.ends_with("adam_m")), "{:?}", report.unused);
+    assert!(
+        report.unused.iter().any(|n| n == "global_step"),
+        "{:?}",
+        report.unused
+    );
+    assert!(
+        report.unused.iter().any(|n| n.ends_with("adam_m")),
+        "{:?}",
+        report.unused
+    );
     check_modes("random_mlm_tf");
 }
 
@@ -69,13 +106,27 @@ fn keep_tokens_selects_embedding_rows_and_bias() {
     let dev = device();
     let vocab = read_vocab(fixtures().join("random_mlm/vocab.txt")).unwrap();
     let (keep, tokens) = simplified_vocab(&vocab, &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]);
-    for dropped in ["中国", "北京大学", "##们", "##的", "。。", "ok!", "[unused1]"] {
-        assert!(!tokens.iter().any(|t| t == dropped), "{dropped} should be dropped");
+    for dropped in [
+        "中国",
+        "北京大学",
+        "##们",
+        "##的",
+        "。。",
+        "ok!",
+        "[unused1]",
+    ] {
+        assert!(
+            !tokens.iter().any(|t| t == dropped),
+            "{dropped} should be dropped"
+        );
     }
     for kept in ["hello", "##ing", "的", "，", "a"] {
         assert!(tokens.iter().any(|t| t == kept), "{kept} should be kept");
     }
-    assert_eq!(&tokens[..5], &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]);
+    assert_eq!(
+        &tokens[..5],
+        &["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    );
 
     let exp = SafetensorsFile::open(fixtures().join("random_mlm/expected.safetensors")).unwrap();
     let (model, _, _) = load("random_mlm", Some(keep.clone()));
@@ -86,7 +137,10 @@ fn keep_tokens_selects_embedding_rows_and_bias() {
         .iter()
         .map(|&id| keep.iter().position(|&k| k as i64 == id).unwrap() as i64)
         .collect();
-    let ids = Tensor::<2, Int>::from_data(burn::tensor::TensorData::new(new_ids, [shape[0], shape[1]]), &dev);
+    let ids = Tensor::<2, Int>::from_data(
+        burn::tensor::TensorData::new(new_ids, [shape[0], shape[1]]),
+        &dev,
+    );
     let out = model.forward(
         BertInput::new(ids)
             .token_types(ints(&exp, "token_type_ids", &dev))
@@ -98,7 +152,12 @@ fn keep_tokens_selects_embedding_rows_and_bias() {
         .chunks(v)
         .flat_map(|row| keep.iter().map(|&k| row[k]).collect::<Vec<_>>())
         .collect();
-    assert_close(&floats(out.mlm_logits.unwrap()), &want, 1e-4, "keep_tokens logits");
+    assert_close(
+        &floats(out.mlm_logits.unwrap()),
+        &want,
+        1e-4,
+        "keep_tokens logits",
+    );
 
     let err = load_err_keep(vec![0, 100_000]);
     assert!(err.contains("100000"), "{err}");
@@ -110,9 +169,13 @@ fn load_err_keep(keep: Vec<usize>) -> String {
         keep_tokens: Some(keep),
         ..LoadOptions::default()
     };
-    ckpt.load(&ckpt.config.clone().with_with_mlm(true), &options, &device())
-        .unwrap_err()
-        .to_string()
+    ckpt.load(
+        &ckpt.config.clone().with_with_mlm(true),
+        &options,
+        &device(),
+    )
+    .unwrap_err()
+    .to_string()
 }
 
 /// Feeding tokens piece by piece through the cache gives the full forward's logits.
@@ -130,7 +193,12 @@ fn incremental_decoding_equals_full_forward() {
     let row_ids = &ids[..n];
     let row_types = &types[..n];
     let source = row_types.iter().position(|&t| t == 1).unwrap();
-    let tensor = |v: &[i64]| Tensor::<2, Int>::from_data(burn::tensor::TensorData::new(v.to_vec(), [1, v.len()]), &dev);
+    let tensor = |v: &[i64]| {
+        Tensor::<2, Int>::from_data(
+            burn::tensor::TensorData::new(v.to_vec(), [1, v.len()]),
+            &dev,
+        )
+    };
 
     for (mode, name) in [(BertMode::Lm, "lm"), (BertMode::Unilm, "unilm")] {
         let model = model.clone().with_mode(mode);
@@ -148,7 +216,8 @@ fn incremental_decoding_equals_full_forward() {
         let mut start = 0;
         for end in std::iter::once(first).chain(first + 1..=n) {
             let out = model.forward_cached(
-                BertInput::new(tensor(&row_ids[start..end])).token_types(tensor(&row_types[start..end])),
+                BertInput::new(tensor(&row_ids[start..end]))
+                    .token_types(tensor(&row_types[start..end])),
                 &mut cache,
             );
             got.extend(floats(out.mlm_logits.unwrap()));
@@ -157,7 +226,12 @@ fn incremental_decoding_equals_full_forward() {
         assert_eq!(cache.len(), n);
         assert_close(&got, &full[..n * v], 1e-4, &format!("{name} incremental"));
         let (_, want) = expected(&exp, &format!("logits_{name}"));
-        assert_close(&got, &want[..n * v], 1e-4, &format!("{name} incremental vs transformers"));
+        assert_close(
+            &got,
+            &want[..n * v],
+            1e-4,
+            &format!("{name} incremental vs transformers"),
+        );
     }
 }
 
@@ -167,10 +241,18 @@ fn save_then_reload_gives_the_same_logits() {
     let (model, _, _) = load("random_mlm_tf", None);
     let ckpt = BertCheckpoint::open(fixtures().join("random_mlm_tf")).unwrap();
     let dir = temp_dir("save");
-    model.save_pretrained(&ckpt.config.clone().with_with_mlm(true), &dir).unwrap();
+    model
+        .save_pretrained(&ckpt.config.clone().with_with_mlm(true), &dir)
+        .unwrap();
     let re = BertCheckpoint::open(&dir).unwrap();
     assert_eq!(re.kind, CheckpointKind::HuggingFace);
-    let (reloaded, report) = re.load(&re.config.clone().with_with_mlm(true), &LoadOptions::default(), &dev).unwrap();
+    let (reloaded, report) = re
+        .load(
+            &re.config.clone().with_with_mlm(true),
+            &LoadOptions::default(),
+            &dev,
+        )
+        .unwrap();
     assert!(report.unused.is_empty(), "{:?}", report.unused);
     let exp = SafetensorsFile::open(fixtures().join("random_mlm/expected.safetensors")).unwrap();
     let out = reloaded.forward(
@@ -179,8 +261,18 @@ fn save_then_reload_gives_the_same_logits() {
             .padding(bool_mask(&exp, "padding", &dev)),
     );
     let (_, want) = expected(&exp, "logits_encoder");
-    assert_close(&floats(out.mlm_logits.unwrap()), &want, 1e-4, "reloaded logits");
-    let _ = std::fs::remove_dir_all(dir);
+    assert_close(
+        &floats(out.mlm_logits.unwrap()),
+        &want,
+        1e-4,
+        "reloaded logits",
+    );
+    // NLP_TEST_KEEP_SAVED=1 keeps the directory (to load it back with transformers).
+    if std::env::var_os("NLP_TEST_KEEP_SAVED").is_some() {
+        eprintln!("saved model kept in {}", dir.display());
+    } else {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 #[test]
@@ -189,8 +281,14 @@ fn missing_head_is_an_error_unless_allowed() {
     // BertForMaskedLM has no pooler.
     assert!(!ckpt.config.with_pool);
     let config = ckpt.config.clone().with_with_pool(true);
-    let err = ckpt.load(&config, &LoadOptions::default(), &device()).unwrap_err().to_string();
-    assert!(err.contains("pooler") && err.contains("model.safetensors"), "{err}");
+    let err = ckpt
+        .load(&config, &LoadOptions::default(), &device())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("pooler") && err.contains("model.safetensors"),
+        "{err}"
+    );
     let options = LoadOptions {
         allow_missing_heads: true,
         ..LoadOptions::default()
