@@ -1,0 +1,115 @@
+//! Exponential moving average of the weights, for evaluation.
+
+use burn::optim::{StateSink, StateSource};
+use burn::tensor::{Bool, Device, Tensor};
+
+use crate::rule::check_range;
+use crate::state::{keep_old, load_count, load_tensor, nested, save_count, save_tensor};
+use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+
+/// Keeps a = m·a + (1−m)·θ after every update (a starts at 0) and offers the bias-corrected
+/// average a/(1−mᵗ) for evaluation through
+/// [`ModelOptimizer::apply_ema`](crate::ModelOptimizer::apply_ema) /
+/// [`restore_weights`](crate::ModelOptimizer::restore_weights). The training weights are
+/// not changed. Typical momentum: 0.999.
+///
+/// Built with [`RuleExt::ema`](crate::RuleExt::ema).
+#[derive(Clone, Debug)]
+pub struct Ema<R> {
+    inner: R,
+    momentum: f64,
+}
+
+impl<R> Ema<R> {
+    pub(crate) fn new(inner: R, momentum: f64) -> Self {
+        Self { inner, momentum }
+    }
+}
+
+/// The running average around the inner rule's state.
+#[derive(Clone, Debug)]
+pub struct EmaState<S, const D: usize> {
+    /// The inner rule's state.
+    pub inner: S,
+    /// The running (not yet bias-corrected) average a.
+    pub average: Tensor<D>,
+    /// Updates averaged so far (t).
+    pub time: u64,
+}
+
+impl<const D: usize, S: ParamState<D>> ParamState<D> for EmaState<S, D> {
+    fn save(&self, prefix: &str, out: &mut StateSink) {
+        self.inner.save(&nested(prefix, "inner"), out);
+        save_tensor(out, prefix, "average", &self.average);
+        save_count(out, prefix, "time", self.time);
+    }
+
+    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            inner: S::load(&nested(prefix, "inner"), src, device)?,
+            average: load_tensor(src, prefix, "average", device)?,
+            time: load_count(src, prefix, "time")?,
+        })
+    }
+
+    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
+        Self {
+            inner: self.inner.keep_rows(&old.inner, keep),
+            average: keep_old(self.average, &old.average, keep),
+            time: self.time,
+        }
+    }
+}
+
+impl<R: UpdateRule> UpdateRule for Ema<R> {
+    type State<const D: usize> = EmaState<R::State<D>, D>;
+
+    fn step<const D: usize>(
+        &self,
+        param: ParamInfo<'_>,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Update<D>, Self::State<D>) {
+        let (inner, average, time) = match state {
+            Some(s) => (Some(s.inner), Some(s.average), s.time),
+            None => (None, None, 0),
+        };
+        let (update, inner) = self.inner.step(param, lr, tensor.clone(), grad, inner);
+        let weights = update.clone().apply(tensor).mul_scalar(1.0 - self.momentum);
+        let average = match average {
+            Some(average) => average.mul_scalar(self.momentum) + weights,
+            None => weights,
+        };
+        let state = EmaState {
+            inner,
+            average,
+            time: time + 1,
+        };
+        (update, state)
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        check_range(
+            "ema",
+            "momentum",
+            self.momentum,
+            0.0,
+            1.0,
+            true,
+            "must be in [0, 1)",
+        )?;
+        self.inner.validate()
+    }
+
+    fn describe(&self) -> String {
+        format!("ema({}, {})", self.momentum, self.inner.describe())
+    }
+
+    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
+        let time = i32::try_from(state.time).unwrap_or(i32::MAX);
+        let correction = 1.0 - self.momentum.powi(time);
+        Some(state.average.clone().div_scalar(correction))
+    }
+}

@@ -1,0 +1,154 @@
+//! Piecewise-linear learning-rate schedule: θ ← θ − γρₜh.
+
+use burn::optim::{StateSink, StateSource};
+use burn::tensor::{Bool, Device, Tensor};
+
+use crate::state::{load_count, nested, save_count};
+use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+
+/// A schedule of `(step, multiplier)` points: linear in between, held after the last point,
+/// and ramping from 0 at step 0 when the first point is not at step 0 (warm-up from zero),
+/// like bert4keras' `piecewise_linear`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PiecewiseLinear {
+    points: Vec<(u64, f64)>,
+}
+
+impl PiecewiseLinear {
+    /// Check and build a schedule. Steps must be strictly increasing and multipliers finite
+    /// and non-negative.
+    pub fn new(points: &[(u64, f64)]) -> Result<Self, OptimError> {
+        if points.is_empty() {
+            return Err(OptimError::Schedule("no points".into()));
+        }
+        for window in points.windows(2) {
+            let ((a, _), (b, _)) = (window[0], window[1]);
+            if b <= a {
+                return Err(OptimError::Schedule(format!(
+                    "steps must be strictly increasing, found {a} then {b}"
+                )));
+            }
+        }
+        if let Some((step, m)) = points.iter().find(|(_, m)| !(m.is_finite() && *m >= 0.0)) {
+            return Err(OptimError::Schedule(format!(
+                "multiplier {m} at step {step} must be finite and ≥ 0"
+            )));
+        }
+        let mut all = Vec::with_capacity(points.len() + 1);
+        if points[0].0 != 0 {
+            all.push((0, 0.0));
+        }
+        all.extend_from_slice(points);
+        Ok(Self { points: all })
+    }
+
+    /// ρₜ, the multiplier at step `t` (the number of updates already taken).
+    pub fn multiplier(&self, t: u64) -> f64 {
+        let index = self.points.partition_point(|&(step, _)| step <= t);
+        match index {
+            0 => self.points[0].1,
+            i if i == self.points.len() => self.points[i - 1].1,
+            i => {
+                let (t0, m0) = self.points[i - 1];
+                let (t1, m1) = self.points[i];
+                m0 + (m1 - m0) * (t - t0) as f64 / (t1 - t0) as f64
+            }
+        }
+    }
+}
+
+/// Scales the learning rate by a [`PiecewiseLinear`] schedule of this rule's own step count
+/// (inside [gradient accumulation](crate::GradientAccumulation) it counts inner steps).
+///
+/// Built with [`RuleExt::piecewise_linear_lr`](crate::RuleExt::piecewise_linear_lr).
+#[derive(Clone, Debug)]
+pub struct PiecewiseLinearLr<R> {
+    inner: R,
+    schedule: Result<PiecewiseLinear, OptimError>,
+}
+
+impl<R> PiecewiseLinearLr<R> {
+    pub(crate) fn new(inner: R, points: &[(u64, f64)]) -> Self {
+        Self {
+            inner,
+            schedule: PiecewiseLinear::new(points),
+        }
+    }
+}
+
+/// The schedule's step counter around the inner rule's state.
+#[derive(Clone, Debug)]
+pub struct ScheduleState<S> {
+    /// The inner rule's state.
+    pub inner: S,
+    /// Updates taken so far.
+    pub step: u64,
+}
+
+impl<const D: usize, S: ParamState<D>> ParamState<D> for ScheduleState<S> {
+    fn save(&self, prefix: &str, out: &mut StateSink) {
+        self.inner.save(&nested(prefix, "inner"), out);
+        save_count(out, prefix, "step", self.step);
+    }
+
+    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
+        Some(Self {
+            inner: S::load(&nested(prefix, "inner"), src, device)?,
+            step: load_count(src, prefix, "step")?,
+        })
+    }
+
+    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
+        Self {
+            inner: self.inner.keep_rows(&old.inner, keep),
+            step: self.step,
+        }
+    }
+}
+
+impl<R: UpdateRule> UpdateRule for PiecewiseLinearLr<R> {
+    type State<const D: usize> = ScheduleState<R::State<D>>;
+
+    fn step<const D: usize>(
+        &self,
+        param: ParamInfo<'_>,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<Self::State<D>>,
+    ) -> (Update<D>, Self::State<D>) {
+        let (inner, step) = match state {
+            Some(s) => (Some(s.inner), s.step),
+            None => (None, 0),
+        };
+        // Validated at `init`; an invalid schedule never reaches a step.
+        let multiplier = self.schedule.as_ref().map_or(1.0, |s| s.multiplier(step));
+        let (update, inner) = self.inner.step(param, lr * multiplier, tensor, grad, inner);
+        (
+            update,
+            ScheduleState {
+                inner,
+                step: step + 1,
+            },
+        )
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        if let Err(error) = &self.schedule {
+            return Err(error.clone());
+        }
+        self.inner.validate()
+    }
+
+    fn describe(&self) -> String {
+        let points = match &self.schedule {
+            Ok(s) => format!("{:?}", s.points),
+            Err(_) => "invalid".into(),
+        };
+        format!("piecewise_linear_lr({points}, {})", self.inner.describe())
+    }
+
+    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
+        self.inner.averaged_weights(&state.inner)
+    }
+}
