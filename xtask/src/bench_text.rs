@@ -45,6 +45,12 @@ pub fn run(args: &[String]) -> Result<()> {
         Err(e) => println!("python peers skipped: {e:#}"),
     }
     let peers = repo_root().join("scripts/peers");
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    println!(
+        "machine: {cores} cores, load average {} at start (wall-time ratios assume an otherwise idle machine; \
+         cpu-time ratios are less sensitive to other load)",
+        load_average().unwrap_or_else(|| "n/a".into())
+    );
 
     println!("\n== word frequency (jieba, HMM on) ==");
     let wf = |threads: &str, out: &Path, budget: &str| {
@@ -81,9 +87,10 @@ pub fn run(args: &[String]) -> Result<()> {
         )?;
         report("python jieba batch-and-merge (1 process)", &p);
         println!(
-            "  speed-up vs python: {:.1}x (1 thread), {:.1}x (2 threads); goal >= 30x",
+            "  speed-up vs python: {:.1}x (1 thread), {:.1}x (2 threads); goal >= 30x; cpu time {} (1 thread)",
             ratio(&p, &t1),
-            ratio(&p, &t2)
+            ratio(&p, &t2),
+            cpu_ratio(&p, &t1)
         );
         println!("  counts identical to python: {}", same(&rs_out, &py_out)?);
     }
@@ -94,6 +101,11 @@ pub fn run(args: &[String]) -> Result<()> {
     println!(
         "  counts identical to unlimited run: {}",
         same(&rs_out, &small)?
+    );
+
+    println!(
+        "  load average now: {}",
+        load_average().unwrap_or_else(|| "n/a".into())
     );
 
     println!("\n== new-word discovery (2019 defaults) ==");
@@ -132,9 +144,10 @@ pub fn run(args: &[String]) -> Result<()> {
         )?;
         report("plain-python new words (1 process)", &p);
         println!(
-            "  speed-up vs python: {:.1}x (1 thread), {:.1}x (2 threads); goal >= 50x",
+            "  speed-up vs python: {:.1}x (1 thread), {:.1}x (2 threads); goal >= 50x; cpu time {} (1 thread)",
             ratio(&p, &n1),
-            ratio(&p, &n2)
+            ratio(&p, &n2),
+            cpu_ratio(&p, &n1)
         );
         println!("  lexicon identical to python: {}", same(&rs_out, &py_out)?);
     }
@@ -177,11 +190,27 @@ fn secs(d: Duration) -> f64 {
 }
 
 fn report(what: &str, m: &Measured) {
+    let cpu = m
+        .cpu
+        .map_or("n/a".to_string(), |c| format!("{:.2} s", secs(c)));
     println!(
-        "  {what:<48} {:>8.2} s   peak RSS {:>10}",
+        "  {what:<48} {:>7.2} s wall  {cpu:>8} cpu  peak RSS {:>10}",
         secs(m.wall),
         mib(m.peak_rss)
     );
+}
+
+fn cpu_ratio(slow: &Measured, fast: &Measured) -> String {
+    match (slow.cpu, fast.cpu) {
+        (Some(a), Some(b)) => format!("{:.1}x", secs(a) / secs(b)),
+        _ => "n/a".into(),
+    }
+}
+
+/// The machine's 1-minute load average (Linux), to judge how far wall times can be trusted.
+fn load_average() -> Option<String> {
+    let s = std::fs::read_to_string("/proc/loadavg").ok()?;
+    s.split_whitespace().next().map(str::to_string)
 }
 
 fn ratio(slow: &Measured, fast: &Measured) -> f64 {

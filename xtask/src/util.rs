@@ -79,6 +79,8 @@ pub struct Measured {
     pub wall: Duration,
     /// Peak RSS in bytes (from `wait4`), if the platform reports it.
     pub peak_rss: Option<u64>,
+    /// User plus system CPU time of the child, if the platform reports it.
+    pub cpu: Option<Duration>,
     pub stderr: String,
 }
 
@@ -107,7 +109,7 @@ pub fn measure(cmd: &mut Command) -> Result<Measured> {
 }
 
 #[cfg(unix)]
-fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>)> {
+fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>, Option<Duration>)> {
     let pid = child.id() as libc::pid_t;
     let mut status: libc::c_int = 0;
     // SAFETY: `rusage` is plain data, zero-initialised; wait4 fills it for our own child.
@@ -117,13 +119,17 @@ fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>)> {
         bail!("wait4 failed: {}", std::io::Error::last_os_error());
     }
     let ok = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+    let tv = |t: libc::timeval| {
+        Duration::from_secs(t.tv_sec as u64) + Duration::from_micros(t.tv_usec as u64)
+    };
+    let cpu = tv(usage.ru_utime) + tv(usage.ru_stime);
     // ru_maxrss is in KiB on Linux.
-    Ok((ok, Some(usage.ru_maxrss as u64 * 1024)))
+    Ok((ok, Some(usage.ru_maxrss as u64 * 1024), Some(cpu)))
 }
 
 #[cfg(not(unix))]
-fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>)> {
-    Ok((child.wait()?.success(), None))
+fn wait_rusage(child: &mut std::process::Child) -> Result<(bool, Option<u64>, Option<Duration>)> {
+    Ok((child.wait()?.success(), None, None))
 }
 
 /// `12.3 MiB`.
