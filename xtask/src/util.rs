@@ -96,7 +96,7 @@ pub fn measure(cmd: &mut Command) -> Result<Measured> {
     if let Some(mut e) = child.stderr.take() {
         std::io::Read::read_to_string(&mut e, &mut stderr).ok();
     }
-    let (ok, peak_rss) = wait_rusage(&mut child)?;
+    let (ok, peak_rss, cpu) = wait_rusage(&mut child)?;
     let wall = start.elapsed();
     if !ok {
         bail!("{shown} failed:\n{stderr}");
@@ -104,6 +104,7 @@ pub fn measure(cmd: &mut Command) -> Result<Measured> {
     Ok(Measured {
         wall,
         peak_rss,
+        cpu,
         stderr,
     })
 }
