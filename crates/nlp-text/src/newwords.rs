@@ -189,19 +189,28 @@ pub fn presegment<'a, K: GramKey>(
     order: usize,
     mut f: impl FnMut(&'a str),
 ) {
-    let mut offs: Vec<usize> = Vec::with_capacity(piece.len() + 1);
-    let mut codes: Vec<u16> = Vec::with_capacity(piece.len());
-    for (i, c) in piece.char_indices() {
-        offs.push(i);
-        codes.push(char_code(c));
-    }
-    offs.push(piece.len());
+    let offs: Vec<usize> = piece
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([piece.len()])
+        .collect();
+    let codes: Vec<u16> = piece.chars().map(char_code).collect();
+    presegment_codes(&codes, kept, order, |a, b| f(&piece[offs[a]..offs[b]]));
+}
+
+/// [`presegment`] over character codes: calls `f(start, end)` for each piece (char indices).
+pub fn presegment_codes<K: GramKey>(
+    codes: &[u16],
+    kept: &HashSet<K>,
+    order: usize,
+    mut f: impl FnMut(usize, usize),
+) {
     let m = codes.len();
     let mut start = 0;
     let mut reach = 0;
     for i in 0..m {
         if i > 0 && reach <= i {
-            f(&piece[offs[start]..offs[i]]);
+            f(start, i);
             start = i;
         }
         let mut key = K::default();
@@ -214,7 +223,7 @@ pub fn presegment<'a, K: GramKey>(
         reach = reach.max(i + 1);
     }
     if m > 0 {
-        f(&piece[offs[start]..]);
+        f(start, m);
     }
 }
 
@@ -363,36 +372,76 @@ fn discover_with<K: GramKey>(
     let progress = Progress::new("pre-segment", total_bytes(&sources), cfg.quiet);
     let reader = BatchReader::new(sources, cfg.batch_bytes);
     let kept_ref = &kept;
+    // Pieces of up to K::MAX_ORDER characters are counted by packed key, longer ones by string.
     let (states, _) = fold_batches(
         reader,
         threads,
         &progress,
-        |_| SpillCounter::<Box<str>>::new(per_worker, dir.clone()),
-        |counter, batch| {
+        |_| {
+            (
+                SpillCounter::<K>::new(per_worker / 2, dir.clone()),
+                SpillCounter::<Box<str>>::new(per_worker / 2, dir.clone()),
+            )
+        },
+        |(short, long), batch| {
+            let mut codes: Vec<u16> = Vec::new();
+            let mut offs: Vec<usize> = Vec::new();
             {
-                let (map, heap) = counter.map_mut();
+                let (map, heap) = long.map_mut();
                 for line in batch.lines() {
                     for piece in pieces(line) {
-                        presegment(piece, kept_ref, order, |w| {
-                            if let Some(c) = map.get_mut(w) {
-                                *c += 1;
+                        codes.clear();
+                        offs.clear();
+                        for (i, c) in piece.char_indices() {
+                            offs.push(i);
+                            codes.push(char_code(c));
+                        }
+                        offs.push(piece.len());
+                        presegment_codes(&codes, kept_ref, order, |a, b| {
+                            if b - a <= K::MAX_ORDER {
+                                let key = codes[a..b].iter().fold(K::default(), |k, &c| k.push(c));
+                                short.add(key, 1);
                             } else {
-                                *heap += w.len() + 16;
-                                map.insert(Box::from(w), 1);
+                                let w = &piece[offs[a]..offs[b]];
+                                if let Some(c) = map.get_mut(w) {
+                                    *c += 1;
+                                } else {
+                                    *heap += w.len() + 16;
+                                    map.insert(Box::from(w), 1);
+                                }
                             }
                         });
                     }
                 }
             }
-            counter.check_budget().map_err(spill_err)
+            short.check_budget().map_err(spill_err)?;
+            long.check_budget().map_err(spill_err)
         },
     )?;
     progress.finish();
+    let mut short_parts = Vec::new();
     let mut parts = Vec::new();
-    for c in states {
-        report.spilled_runs += c.runs();
-        parts.push(c.finish().map_err(spill_err)?);
+    for (short, long) in states {
+        report.spilled_runs += short.runs() + long.runs();
+        short_parts.push(short.finish().map_err(spill_err)?);
+        parts.push(long.finish().map_err(spill_err)?);
     }
+    // Spell the short pieces and merge them with the long ones (disjoint by length).
+    let mut spelled = SpillCounter::<Box<str>>::new(cfg.mem_budget.max(1), dir.clone());
+    let mut err = None;
+    merge_counts(short_parts, &dir, |k: K, c| {
+        spelled.add(k.to_string_gram().into_boxed_str(), c);
+        if err.is_none()
+            && let Err(e) = spelled.check_budget()
+        {
+            err = Some(e);
+        }
+    })
+    .map_err(spill_err)?;
+    if let Some(e) = err {
+        return Err(spill_err(e));
+    }
+    parts.push(spelled.finish().map_err(spill_err)?);
     let mut collector = RankedCollector::new(params.min_count, cfg.mem_budget.max(1), dir.clone());
     let (mut distinct, mut candidates) = (0u64, 0usize);
     let mut err = None;
