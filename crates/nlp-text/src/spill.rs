@@ -148,6 +148,9 @@ impl SpillDir {
     }
 }
 
+/// Fewest entries a [`SpillCounter`] spills at once.
+pub const MIN_SPILL_ENTRIES: usize = 256;
+
 /// Counts keys in memory, spilling sorted runs to disk when over its byte budget.
 pub struct SpillCounter<K: CountKey> {
     map: HashMap<K, u64>,
@@ -191,9 +194,10 @@ impl<K: CountKey> SpillCounter<K> {
         self.map.capacity() * (std::mem::size_of::<(K, u64)>() + 1) + self.heap
     }
 
-    /// Spills to disk if over budget; call between batches.
+    /// Spills to disk if over budget (and holding at least [`MIN_SPILL_ENTRIES`], so that
+    /// tiny budgets do not make one file per key); call between batches.
     pub fn check_budget(&mut self) -> io::Result<()> {
-        if self.mem_bytes() > self.budget && !self.map.is_empty() {
+        if self.mem_bytes() > self.budget && self.map.len() >= MIN_SPILL_ENTRIES {
             self.spill()?;
         }
         Ok(())
@@ -444,5 +448,64 @@ impl<T: Record + Ord> ExternalSorter<T> {
             let _ = std::fs::remove_file(r);
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn many_spilled_runs_merge_in_rounds_to_exact_counts() {
+        let dir = SpillDir::new(None).unwrap();
+        let mut counters: Vec<SpillCounter<u64>> =
+            (0..2).map(|_| SpillCounter::new(1, dir.clone())).collect();
+        let mut want = std::collections::HashMap::new();
+        let mut x: u64 = 12345;
+        for i in 0..200_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let key = (x >> 33) % 5000;
+            counters[(i % 2) as usize].add(key, 1);
+            *want.entry(key).or_insert(0u64) += 1;
+            if i % 300 == 299 {
+                for c in counters.iter_mut() {
+                    c.check_budget().unwrap();
+                }
+            }
+        }
+        let runs: usize = counters.iter().map(|c| c.runs()).sum();
+        assert!(runs > MERGE_FAN_IN, "{runs}");
+        let parts = counters.into_iter().map(|c| c.finish().unwrap()).collect();
+        let mut got = std::collections::HashMap::new();
+        let mut last = None;
+        merge_counts(parts, &dir, |k, c| {
+            assert!(last < Some(k), "keys come sorted and once");
+            last = Some(k);
+            got.insert(k, c);
+        })
+        .unwrap();
+        assert_eq!(got, want);
+    }
+
+    #[test]
+    fn external_sorter_sorts_across_runs() {
+        let dir = SpillDir::new(None).unwrap();
+        let mut s = ExternalSorter::<u64>::new(1, dir);
+        let items: Vec<u64> = (0..10_000u64).map(|i| (i * 7919) % 10_007).collect();
+        for &i in &items {
+            s.push(i).unwrap();
+        }
+        assert!(s.runs() > 5);
+        let mut got = Vec::new();
+        s.for_each_sorted(|x| {
+            got.push(x);
+            true
+        })
+        .unwrap();
+        let mut want = items;
+        want.sort_unstable();
+        assert_eq!(got, want);
     }
 }

@@ -44,12 +44,10 @@ fn counts_equal_python_jieba_exactly() {
 #[test]
 fn tiny_memory_budget_spills_and_gives_identical_counts() {
     let want = expected();
-    // ~1000 batches, each spilled: more runs than the merge fan-in, so merging takes rounds.
-    let (got, spilled) = run(&tiny_cfg(2, 512));
-    assert!(
-        spilled > nlp_text::spill::MERGE_FAN_IN,
-        "only {spilled} runs"
-    );
+    // Small batches and a 1-byte budget: the tables spill to disk again and again (the
+    // multi-round merge of more than MERGE_FAN_IN runs is tested in `spill`).
+    let (got, spilled) = run(&tiny_cfg(2, 2048));
+    assert!(spilled > 16, "only {spilled} runs");
     assert_eq!(got, want);
 }
 
