@@ -78,12 +78,10 @@ const NONE: u32 = u32::MAX;
 pub struct PrefixDict {
     /// Child of the root for BMP characters.
     root: Vec<u32>,
-    /// Other edges while building: `(node << 21 | char) -> child`.
-    edges: HashMap<u64, u32>,
-    /// Root children's `ln freq` (or -inf), beside `root`.
+    /// Root children's word `ln freq` (-inf for a mere prefix or no child), beside `root`.
     root_logf: Vec<f64>,
-    /// Frozen edges for lookups: `(node << 21 | char) -> (child, ln freq or -inf)`.
-    frozen: HashMap<u64, (u32, f64)>,
+    /// Other edges: `(node << 21 | char) -> (child, the child's word ln freq or -inf)`.
+    edges: HashMap<u64, (u32, f64)>,
     /// Word frequency per node (0 for a mere prefix).
     freq: Vec<u64>,
     /// `ln(freq)` per node (0 where freq is 0, as Python's `log(FREQ.get(w) or 1)`).
@@ -97,9 +95,8 @@ impl Default for PrefixDict {
     fn default() -> Self {
         PrefixDict {
             root: vec![NONE; 1 << 16],
+            root_logf: vec![f64::NEG_INFINITY; 1 << 16],
             edges: HashMap::new(),
-            root_logf: Vec::new(),
-            frozen: HashMap::new(),
             freq: vec![0],
             logf: vec![0.0],
             parent: vec![(NONE, '\0')],
@@ -111,40 +108,16 @@ impl Default for PrefixDict {
 impl PrefixDict {
     #[inline]
     fn child(&self, node: u32, c: char) -> u32 {
-        if node == 0 && (c as u32) < (1 << 16) {
-            self.root[c as usize]
-        } else {
-            self.edges
-                .get(&(((node as u64) << 21) | c as u64))
-                .copied()
-                .unwrap_or(NONE)
-        }
+        self.child_logf(node, c).0
     }
 
-    /// Builds the lookup tables used while cutting (call after adding words).
-    pub fn freeze(&mut self) {
-        let wl = |v: u32| {
-            if self.freq[v as usize] > 0 {
-                self.logf[v as usize]
-            } else {
-                f64::NEG_INFINITY
-            }
-        };
-        self.root_logf = self
-            .root
-            .iter()
-            .map(|&v| if v == NONE { f64::NEG_INFINITY } else { wl(v) })
-            .collect();
-        self.frozen = self.edges.iter().map(|(&k, &v)| (k, (v, wl(v)))).collect();
-    }
-
-    /// Child of `node` by `c` with its word `ln freq` (-inf for a prefix); frozen tables only.
+    /// Child of `node` by `c` with its word `ln freq` (-inf for a mere prefix).
     #[inline]
-    fn child_frozen(&self, node: u32, c: char) -> (u32, f64) {
+    fn child_logf(&self, node: u32, c: char) -> (u32, f64) {
         if node == 0 && (c as u32) < (1 << 16) {
             (self.root[c as usize], self.root_logf[c as usize])
         } else {
-            self.frozen
+            self.edges
                 .get(&(((node as u64) << 21) | c as u64))
                 .copied()
                 .unwrap_or((NONE, f64::NEG_INFINITY))
@@ -165,7 +138,8 @@ impl PrefixDict {
                 if node == 0 && (c as u32) < (1 << 16) {
                     self.root[c as usize] = id;
                 } else {
-                    self.edges.insert(((node as u64) << 21) | c as u64, id);
+                    self.edges
+                        .insert(((node as u64) << 21) | c as u64, (id, f64::NEG_INFINITY));
                 }
                 id
             };
@@ -182,6 +156,17 @@ impl PrefixDict {
         self.freq[n] = freq;
         self.logf[n] = if freq > 0 { (freq as f64).ln() } else { 0.0 };
         self.total += freq;
+        let word_logf = if freq > 0 {
+            self.logf[n]
+        } else {
+            f64::NEG_INFINITY
+        };
+        let (p, c) = self.parent[n];
+        if p == 0 && (c as u32) < (1 << 16) {
+            self.root_logf[c as usize] = word_logf;
+        } else if let Some(e) = self.edges.get_mut(&(((p as u64) << 21) | c as u64)) {
+            e.1 = word_logf;
+        }
     }
 
     /// Frequency of `word` (0 when absent or a mere prefix).
@@ -258,7 +243,6 @@ impl JiebaPy {
         let mut dict = PrefixDict::default();
         dict.load(text.as_bytes(), "embedded dict.txt")
             .expect("embedded dictionary");
-        dict.freeze();
         Self::with_prefix_dict(dict)
     }
 
@@ -266,7 +250,6 @@ impl JiebaPy {
     pub fn with_dict<R: BufRead>(r: R, name: &str) -> Result<Self, Error> {
         let mut dict = PrefixDict::default();
         dict.load(r, name)?;
-        dict.freeze();
         Ok(Self::with_prefix_dict(dict))
     }
 
@@ -277,7 +260,6 @@ impl JiebaPy {
         for (w, f) in words {
             dict.add(w, f);
         }
-        dict.freeze();
         Self::with_prefix_dict(dict)
     }
 
@@ -308,16 +290,13 @@ impl JiebaPy {
             self.dict.add(word, freq);
             self.logtotal = (self.dict.total as f64).ln();
         }
-        self.dict.freeze();
         Ok(())
     }
 
-    /// Python's `add_word(word, freq)` (rebuilds the lookup tables: use
-    /// [`load_user_dict`](Self::load_user_dict) for many words).
+    /// Python's `add_word(word, freq)`.
     pub fn add_word(&mut self, word: &str, freq: u64) {
         self.dict.add(word, freq);
         self.logtotal = (self.dict.total as f64).ln();
-        self.dict.freeze();
     }
 
     /// Python's `suggest_freq(word, tune=False)`.
@@ -395,7 +374,7 @@ impl JiebaPy {
             let mut node = 0u32;
             let mut i = k;
             while i < n {
-                let (next, logf) = self.dict.child_frozen(node, s.chars[i]);
+                let (next, logf) = self.dict.child_logf(node, s.chars[i]);
                 node = next;
                 if node == NONE {
                     break;

@@ -1,8 +1,10 @@
 //! Corpus-scale Chinese text tools, independent of Burn.
 //!
-//! * [`wordfreq`]: word frequencies with jieba (HMM on by default, as `jieba.lcut`), single
-//!   characters or character n-grams, counted in parallel batches and merged.
-//! * [`newwords`]: new-word discovery by n-gram cohesion (the 2019 algorithm; 2017 as a variant).
+//! * [`wordfreq`]: word frequencies with jieba (HMM on by default, exactly as Python jieba
+//!   0.42.1's `jieba.lcut`, see [`jieba_compat`]), single characters or character n-grams,
+//!   counted in parallel batches and merged.
+//! * [`newwords`]: new-word discovery by n-gram cohesion (the 2019 algorithm; 2017 as a variant),
+//!   with n-grams packed into integers ([`ngram`]) and counted by radix sort ([`gramcount`]).
 //! * [`segment`]: segmenting with a lexicon only (jieba's max-probability path, no HMM).
 //! * [`segeval`]: span-based precision / recall / F1 against a gold segmentation.
 //!
@@ -18,7 +20,12 @@
 //! nlp-text newwords --input corpus.txt --variant 2017                  # 2017 post
 //! nlp-text segment  --dict words.tsv --top 50000 --input raw.txt --output seg.txt
 //! nlp-text segeval  --gold 199801.txt --input seg.txt
+//! nlp-text rawtext  --input 199801.txt --output raw.txt            # strip word/POS tags
 //! ```
+//!
+//! Invalid UTF-8 lines are skipped and reported with file and line number; a missing or empty
+//! input is an error naming it. See `crates/nlp-text/README.md` for the exactness notes and the
+//! evaluation on People's Daily 1998-01.
 
 use std::path::PathBuf;
 
