@@ -199,3 +199,66 @@ fn cli_pipeline_newwords_segment_segeval() {
         "{text}"
     );
 }
+
+fn run_stdin(args: &[&str], stdin: &str) -> (bool, String, String) {
+    use std::io::Write;
+    let mut child = bin()
+        .args(args)
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(stdin.as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    (
+        out.status.success(),
+        String::from_utf8(out.stdout).unwrap(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn stdin_min_count_and_top() {
+    // Characters: 北 3, 京 3, 上 1, 海 1, 我 2.
+    let text = "我北京\n北京上海\n我北京\n";
+    let (ok, out, _) = run_stdin(
+        &["wordfreq", "-q", "--mode", "chars", "--min-count", "2"],
+        text,
+    );
+    assert!(ok);
+    assert_eq!(out, "京\t3\n北\t3\n我\t2\n");
+    let (ok, out, _) = run_stdin(&["wordfreq", "-q", "--mode", "chars", "--top", "1"], text);
+    assert!(ok);
+    assert_eq!(out, "京\t3\n");
+    // Bigrams of exactly two characters inside whitespace-free runs.
+    let (ok, out, _) = run_stdin(
+        &["wordfreq", "-q", "--mode", "ngrams", "--order", "2"],
+        "abab ab\n",
+    );
+    assert!(ok);
+    assert_eq!(out, "ab\t3\nba\t1\n");
+    // newwords reads stdin twice (spooled): "ab" x4 lines, min_count 2, ln(8*4/(4*4)) = ln 2 >= 0.5.
+    let (ok, out, err) = run_stdin(
+        &[
+            "newwords",
+            "-q",
+            "--min-count",
+            "2",
+            "--thresholds",
+            "0,0.5,4,6",
+        ],
+        "ab\nab\nab\nab\n",
+    );
+    assert!(ok, "{err}");
+    assert_eq!(out, "ab\t4\n");
+    // Empty stdin is an error.
+    let (ok, _, err) = run_stdin(&["wordfreq", "-q"], "");
+    assert!(!ok);
+    assert!(err.contains("empty input"), "{err}");
+}
