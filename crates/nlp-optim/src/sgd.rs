@@ -95,7 +95,7 @@ impl UpdateRule for Sgd {
 
     fn describe(&self) -> String {
         match (self.momentum, self.nesterov) {
-            (m, _) if m == 0.0 => "sgd".into(),
+            (0.0, _) => "sgd".into(),
             (m, false) => format!("sgd(momentum={m})"),
             (m, true) => format!("sgd(nesterov={m})"),
         }

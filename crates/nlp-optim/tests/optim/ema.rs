@@ -4,43 +4,44 @@ use nlp_optim::{Adam, ModelOptimizer, OptimError, RuleExt, Sgd};
 
 use crate::common::{assert_rel_close, noise, pair, pair_grads, values};
 
+/// (1−m) Σᵢ m^(t−i) θᵢ / (1 − mᵗ) over the weights θ₁..θₜ after each update, in f64.
+fn closed_form(history: &[Vec<f32>], momentum: f64) -> Vec<f64> {
+    let t = history.len() as i32;
+    (0..history[0].len())
+        .map(|j| {
+            let sum: f64 = history
+                .iter()
+                .enumerate()
+                .map(|(i, theta)| momentum.powi(t - 1 - i as i32) * theta[j] as f64)
+                .sum();
+            (1.0 - momentum) * sum / (1.0 - momentum.powi(t))
+        })
+        .collect()
+}
+
 #[test]
 fn swapped_in_weights_are_the_bias_corrected_average() {
     let momentum = 0.9;
     let mut model = pair(&noise(1, 12), 3, &noise(2, 4));
     let mut optim = Sgd::new().momentum(0.5).ema(momentum).init().unwrap();
-    let mut history: Vec<(Vec<f32>, Vec<f32>)> = Vec::new();
+    let (mut matrices, mut vectors) = (Vec::new(), Vec::new());
     for t in 0..15u64 {
         let grads = pair_grads(&model, &noise(100 + t, 12), &noise(200 + t, 4));
         model = optim.step(0.1, model, grads);
-        history.push((values(&model.matrix.val()), values(&model.vector.val())));
+        matrices.push(values(&model.matrix.val()));
+        vectors.push(values(&model.vector.val()));
     }
-    // Closed form: (1−m) Σᵢ m^(t−i) θᵢ / (1 − mᵗ), over the weights after each update i = 1..t.
-    let t = history.len() as i32;
-    let average = |pick: &dyn Fn(&(Vec<f32>, Vec<f32>)) -> &Vec<f32>| -> Vec<f64> {
-        let len = pick(&history[0]).len();
-        (0..len)
-            .map(|j| {
-                let sum: f64 = history
-                    .iter()
-                    .enumerate()
-                    .map(|(i, h)| momentum.powi(t - 1 - i as i32) * pick(h)[j] as f64)
-                    .sum();
-                (1.0 - momentum) * sum / (1.0 - momentum.powi(t))
-            })
-            .collect()
-    };
     let training = (values(&model.matrix.val()), values(&model.vector.val()));
     let ema_model = optim.apply_ema(&model).unwrap();
     assert_rel_close(
         &values(&ema_model.matrix.val()),
-        &average(&|h| &h.0),
+        &closed_form(&matrices, momentum),
         1e-5,
         "matrix EMA",
     );
     assert_rel_close(
         &values(&ema_model.vector.val()),
-        &average(&|h| &h.1),
+        &closed_form(&vectors, momentum),
         1e-5,
         "vector EMA",
     );

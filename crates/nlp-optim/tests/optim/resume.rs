@@ -31,7 +31,7 @@ fn bits(model: &Pair) -> Vec<u32> {
 /// Gradients of step t; every third step row 1 of the matrix has none (exercises `lazy`).
 fn step_grads(model: &Pair, t: u64) -> burn::optim::GradientsParams {
     let mut matrix = noise(300 + t, 12);
-    if t % 3 == 0 {
+    if t.is_multiple_of(3) {
         matrix[4..8].fill(0.0);
     }
     pair_grads(model, &matrix, &noise(400 + t, 4))
