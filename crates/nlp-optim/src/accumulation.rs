@@ -126,4 +126,8 @@ impl<R: UpdateRule> UpdateRule for GradientAccumulation<R> {
     fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
         self.inner.averaged_weights(state.inner.as_ref()?)
     }
+
+    fn keeps_average(&self) -> bool {
+        self.inner.keeps_average()
+    }
 }

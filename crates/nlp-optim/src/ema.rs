@@ -112,4 +112,8 @@ impl<R: UpdateRule> UpdateRule for Ema<R> {
         let correction = 1.0 - self.momentum.powi(time);
         Some(state.average.clone().div_scalar(correction))
     }
+
+    fn keeps_average(&self) -> bool {
+        true
+    }
 }

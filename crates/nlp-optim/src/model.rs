@@ -149,7 +149,8 @@ impl<R: UpdateRule> ModelOptimizer<R> {
     }
 
     /// A copy of `module` with every parameter replaced by its bias-corrected EMA
-    /// (parameters never updated keep their values). `module` itself is unchanged.
+    /// (parameters without an average yet, e.g. before the first update, keep their values).
+    /// `module` itself is unchanged.
     pub fn ema_model<M: Module>(&self, module: &M) -> Result<M, OptimError> {
         self.check_has_ema()?;
         let mut mapper = EmaMapper {
@@ -194,13 +195,11 @@ impl<R: UpdateRule> ModelOptimizer<R> {
     }
 
     fn check_has_ema(&self) -> Result<(), OptimError> {
-        let Some(slot) = self.states.values().next() else {
-            return Ok(()); // no step yet: nothing to average, the model is returned unchanged
-        };
-        let has = with_rank!(slot.rank, D => slot
-            .get::<R::State<D>>()
-            .is_some_and(|s| self.rule.averaged_weights(s).is_some()), false);
-        if has { Ok(()) } else { Err(OptimError::NoEma) }
+        if self.rule.keeps_average() {
+            Ok(())
+        } else {
+            Err(OptimError::NoEma)
+        }
     }
 
     /// Serialize every parameter's state (Burn's burnpack format, tensors bit for bit).

@@ -78,6 +78,12 @@ pub trait UpdateRule: Clone + Send + Sync + 'static {
     /// The bias-corrected moving average of the weights, if the chain keeps one
     /// ([`Ema`](crate::Ema)); wrappers forward to their inner rule.
     fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>>;
+
+    /// Whether the chain keeps a moving average of the weights ([`Ema`](crate::Ema)).
+    /// Base rules keep the default; wrappers forward to their inner rule.
+    fn keeps_average(&self) -> bool {
+        false
+    }
 }
 
 /// Check that `value` is finite and within `[lo, hi]` (or `[lo, hi)` when `hi_open`).

@@ -151,4 +151,8 @@ impl<R: UpdateRule> UpdateRule for PiecewiseLinearLr<R> {
     fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
         self.inner.averaged_weights(&state.inner)
     }
+
+    fn keeps_average(&self) -> bool {
+        self.inner.keeps_average()
+    }
 }

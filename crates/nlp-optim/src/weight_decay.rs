@@ -79,4 +79,8 @@ impl<R: UpdateRule> UpdateRule for WeightDecay<R> {
     fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
         self.inner.averaged_weights(state)
     }
+
+    fn keeps_average(&self) -> bool {
+        self.inner.keeps_average()
+    }
 }

@@ -90,3 +90,31 @@ fn misuse_is_reported_not_panicked() {
     );
     assert!(matches!(no_ema.apply_ema(&model), Err(OptimError::NoEma)));
 }
+
+#[test]
+fn an_average_inside_accumulation_appears_with_the_first_update() {
+    let mut model = pair(&noise(1, 12), 3, &noise(2, 4));
+    let mut optim = Adam::new()
+        .ema(0.9)
+        .gradient_accumulation(2)
+        .init()
+        .unwrap();
+    let grads = pair_grads(&model, &noise(3, 12), &noise(4, 4));
+    model = optim.step(0.1, model, grads);
+    // No inner update yet: no average, the weights are returned as they are.
+    let same = optim.ema_model(&model).unwrap();
+    assert_eq!(values(&same.matrix.val()), values(&model.matrix.val()));
+    let grads = pair_grads(&model, &noise(5, 12), &noise(6, 4));
+    model = optim.step(0.1, model, grads);
+    // One update: the bias-corrected average of one point is that point.
+    let averaged = optim.ema_model(&model).unwrap();
+    assert_rel_close(
+        &values(&averaged.matrix.val()),
+        &values(&model.matrix.val())
+            .iter()
+            .map(|&v| v as f64)
+            .collect::<Vec<_>>(),
+        1e-6,
+        "average of one update",
+    );
+}
