@@ -49,8 +49,7 @@ fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
     // Read a value back so the whole graph really runs.
     out.last_hidden_state
         .slice([0..1, 0..1, 0..1])
-        .into_scalar()
-        .elem::<f32>()
+        .into_scalar::<f32>()
 }
 
 fn peak_rss_mib() -> f64 {
@@ -64,8 +63,6 @@ fn peak_rss_mib() -> f64 {
         })
         .map_or(f64::NAN, |kb| kb / 1024.0)
 }
-
-use bert4burn::burn::tensor::ElementConversion;
 
 fn main() {
     let Some(dir) = model_dir() else {

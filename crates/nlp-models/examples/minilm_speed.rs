@@ -1,0 +1,105 @@
+//! MiniLM-L6 (all-MiniLM-L6-v2) forward pass at batch 32 × 128 tokens, timed without criterion
+//! (`cargo run --release -p nlp-models --example minilm_speed`): the same measurement as the
+//! report mode of the workspace bench `benches/bert.rs`, buildable without the facade crate.
+//!
+//! - `cargo bench --bench bert`: a criterion benchmark of the forward pass.
+//! - `cargo xtask bench bert`: the report mode (`BERT_BENCH_REPORT=1`), which times a few
+//!   forwards itself, prints one `BERT_BENCH key=value …` line (tokens/s, peak RSS) and lets
+//!   xtask compare with PyTorch in the same run.
+//!
+//! The checkpoint comes from `BERT_BENCH_MODEL` or `data-cache/minilm`; the device from
+//! `BERT_BENCH_DEVICE` (default `flex`). Without the checkpoint the bench prints a message and
+//! does nothing.
+
+use std::path::PathBuf;
+use std::time::Instant;
+
+use burn::tensor::{Device, Int, Tensor, TensorData};
+use nlp_core::device::parse_device;
+use nlp_models::bert::{Bert, BertInput};
+
+const BATCH: usize = 32;
+const LEN: usize = 128;
+
+fn model_dir() -> Option<PathBuf> {
+    let dir = std::env::var_os("BERT_BENCH_MODEL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../data-cache/minilm")
+        });
+    dir.join("model.safetensors").is_file().then_some(dir)
+}
+
+/// Deterministic ids: `[CLS]`, 126 ordinary word-piece ids, `[SEP]` (BERT-base uncased ids).
+fn inputs(vocab: usize, device: &Device) -> Tensor<2, Int> {
+    let mut state = 12345u64;
+    let mut ids = Vec::with_capacity(BATCH * LEN);
+    for _ in 0..BATCH {
+        ids.push(101);
+        for _ in 1..LEN - 1 {
+            state = state
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            ids.push(1000 + ((state >> 33) as usize % (vocab - 1000)) as i64);
+        }
+        ids.push(102);
+    }
+    Tensor::from_data(TensorData::new(ids, [BATCH, LEN]), device)
+}
+
+fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
+    let out = model.forward(BertInput::new(ids.clone()));
+    // Read a value back so the whole graph really runs.
+    out.last_hidden_state
+        .slice([0..1, 0..1, 0..1])
+        .into_scalar::<f32>()
+}
+
+fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|kb| kb.parse::<f64>().ok())
+        })
+        .map_or(f64::NAN, |kb| kb / 1024.0)
+}
+
+fn main() {
+    let Some(dir) = model_dir() else {
+        eprintln!(
+            "SKIPPED: no MiniLM checkpoint in data-cache/minilm (run `cargo xtask data minilm` or set BERT_BENCH_MODEL)"
+        );
+        return;
+    };
+    let device_name = std::env::var("BERT_BENCH_DEVICE").unwrap_or_else(|_| "flex".into());
+    let device = parse_device(&device_name).expect("BERT_BENCH_DEVICE names a compiled-in backend");
+    let model = Bert::load(&dir, &device).expect("MiniLM loads");
+    let ids = inputs(model.vocab_size(), &device);
+
+    {
+        let iters: usize = std::env::var("BERT_BENCH_ITERS")
+            .ok()
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(5);
+        for _ in 0..2 {
+            forward(&model, &ids);
+        }
+        let mut times = Vec::with_capacity(iters);
+        for _ in 0..iters {
+            let start = Instant::now();
+            forward(&model, &ids);
+            times.push(start.elapsed().as_secs_f64());
+        }
+        times.sort_by(f64::total_cmp);
+        let median = times[times.len() / 2];
+        println!(
+            "BERT_BENCH device={device_name} batch={BATCH} len={LEN} iters={iters} median_s={median:.4} best_s={:.4} tokens_per_s={:.1} peak_rss_mib={:.1}",
+            times[0],
+            (BATCH * LEN) as f64 / median,
+            peak_rss_mib()
+        );
+    }
+}
