@@ -94,6 +94,30 @@ fn main() {
             times.push(start.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);
+        if std::env::var_os("BERT_BENCH_PROFILE").is_some() {
+            // Time only the dense layers (4 attention projections + 2 feed-forward per block).
+            let x = model.embeddings.forward(ids.clone(), None, 0);
+            let start = Instant::now();
+            for layer in &model.layers {
+                let a = &layer.attention;
+                for lin in [&a.query, &a.key, &a.value, &a.output] {
+                    let _ = lin
+                        .forward(x.clone())
+                        .slice([0..1, 0..1, 0..1])
+                        .into_scalar::<f32>();
+                }
+                let h = layer.intermediate.forward(x.clone());
+                let _ = layer
+                    .output
+                    .forward(h)
+                    .slice([0..1, 0..1, 0..1])
+                    .into_scalar::<f32>();
+            }
+            println!(
+                "PROFILE dense layers only: {:.4} s per forward",
+                start.elapsed().as_secs_f64()
+            );
+        }
         let median = times[times.len() / 2];
         println!(
             "BERT_BENCH device={device_name} batch={BATCH} len={LEN} iters={iters} median_s={median:.4} best_s={:.4} tokens_per_s={:.1} peak_rss_mib={:.1}",

@@ -194,7 +194,11 @@ impl BertConfig {
             with_mlm: false,
             with_nsp: false,
         };
-        if config.num_attention_heads == 0 || config.hidden_size % config.num_attention_heads != 0 {
+        if config.num_attention_heads == 0
+            || !config
+                .hidden_size
+                .is_multiple_of(config.num_attention_heads)
+        {
             return Err(field_err(
                 "num_attention_heads",
                 format!(
