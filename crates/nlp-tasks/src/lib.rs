@@ -3,8 +3,11 @@
 //! - [`ner`]: People's Daily 1998 loader (persons, places, organisations on characters) and the
 //!   entity-level metric.
 //!
-//! Planned (see the issues): the shared training loop, DGCNN/BERT + CRF entity extraction,
+//! - [`train`]: the training loop every task reuses (checkpoints, resume, EMA evaluation, curves).
+//!
+//! Planned (see the issues): DGCNN/BERT + CRF entity extraction,
 //! triple extraction (half-pointer heads), reading-comprehension QA (MLM, seq2seq, DGCNN) and
 //! seq2seq generation with beam search.
 
 pub mod ner;
+pub mod train;

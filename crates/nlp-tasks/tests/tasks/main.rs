@@ -1,3 +1,4 @@
 //! Checks of `nlp-tasks` (one test binary).
 
 mod ner;
+mod train;

@@ -1,0 +1,81 @@
+//! Character vocabulary and tag set of the NER models.
+
+use std::collections::HashMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::peoples_daily::LABELS;
+
+/// Id of padding.
+pub const PAD: i64 = 0;
+/// Id of characters not in the vocabulary.
+pub const UNK: i64 = 1;
+
+/// Characters seen in training with at least `min_count` occurrences get ids from 2.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CharVocab {
+    chars: Vec<char>,
+    #[serde(skip)]
+    index: HashMap<char, i64>,
+}
+
+impl CharVocab {
+    /// Build from texts, keeping characters seen at least `min_count` times (ties broken by
+    /// first appearance, so the vocabulary is deterministic).
+    pub fn build<'a>(texts: impl IntoIterator<Item = &'a str>, min_count: usize) -> Self {
+        let mut counts: HashMap<char, usize> = HashMap::new();
+        let mut order = Vec::new();
+        for text in texts {
+            for c in text.chars() {
+                let n = counts.entry(c).or_insert(0);
+                if *n == 0 {
+                    order.push(c);
+                }
+                *n += 1;
+            }
+        }
+        let chars: Vec<char> = order.into_iter().filter(|c| counts[c] >= min_count).collect();
+        Self::from_chars(chars)
+    }
+
+    /// A vocabulary of exactly these characters (ids from 2, in order).
+    pub fn from_chars(chars: Vec<char>) -> Self {
+        let index = chars.iter().enumerate().map(|(i, &c)| (c, i as i64 + 2)).collect();
+        Self { chars, index }
+    }
+
+    /// Rebuild the lookup table after deserialising.
+    pub fn reindexed(self) -> Self {
+        Self::from_chars(self.chars)
+    }
+
+    /// Number of ids including padding and unknown.
+    pub fn len(&self) -> usize {
+        self.chars.len() + 2
+    }
+
+    /// Whether only padding and unknown exist.
+    pub fn is_empty(&self) -> bool {
+        self.chars.is_empty()
+    }
+
+    /// Ids of the characters of `text`.
+    pub fn encode(&self, text: &str) -> Vec<i64> {
+        text.chars().map(|c| self.index.get(&c).copied().unwrap_or(UNK)).collect()
+    }
+}
+
+/// The BIO tags over [`LABELS`]: `O`, then `B-X`, `I-X` for each label.
+pub fn bio_tag_names() -> Vec<String> {
+    let mut tags = vec!["O".to_string()];
+    for label in LABELS {
+        tags.push(format!("B-{label}"));
+        tags.push(format!("I-{label}"));
+    }
+    tags
+}
+
+/// Tag name → id for [`bio_tag_names`].
+pub fn tag_ids(names: &[String]) -> HashMap<String, i64> {
+    names.iter().enumerate().map(|(i, t)| (t.clone(), i as i64)).collect()
+}

@@ -1,0 +1,367 @@
+//! The training loop every task reuses.
+//!
+//! Seeded shuffling and batching, epochs and a step limit, an evaluation callback each epoch with
+//! EMA weights swapped in (when the optimizer keeps an EMA), best-checkpoint keeping, gradient
+//! clipping by global norm, any `nlp-optim` optimizer, a progress bar with loss and rate, a
+//! loss/metric curve at the end, and atomic checkpoints (model + optimizer with its EMA and
+//! schedule + loop position) so that a run killed at any moment resumes and continues exactly as
+//! if it had not stopped: batch order is a function of (seed, epoch) and the dropout generator
+//! is re-seeded from (seed, step) before every step.
+
+pub mod checkpoint;
+pub mod clip;
+pub mod curve;
+
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::GradientsParams;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device, Tensor};
+use indicatif::{ProgressBar, ProgressStyle};
+use nlp_optim::{ModelOptimizer, OptimError, UpdateRule};
+use rand::SeedableRng;
+use rand::seq::SliceRandom;
+
+pub use checkpoint::{Checkpoint, CheckpointError, LoopState};
+
+/// What a task tells the loop.
+pub trait TrainTask {
+    /// The model being trained.
+    type Model: Module;
+    /// One training example.
+    type Example;
+
+    /// Mean loss of a batch (a scalar `[1]` on the model's autodiff device).
+    fn loss(&self, model: &Self::Model, batch: &[&Self::Example]) -> Tensor<1>;
+
+    /// Evaluate a copy of the model (weights already EMA-averaged when the optimizer has an EMA,
+    /// on a plain device). Higher scores are better.
+    fn evaluate(&self, model: &Self::Model) -> Evaluation;
+
+    /// Length of an example, used to group examples of similar length into batches
+    /// (less padding); `None` keeps the shuffled order.
+    fn example_len(&self, _example: &Self::Example) -> Option<usize> {
+        None
+    }
+}
+
+/// An evaluation result.
+#[derive(Debug, Clone)]
+pub struct Evaluation {
+    /// The score to maximise (e.g. F1).
+    pub score: f64,
+    /// A one-line report for the log.
+    pub report: String,
+}
+
+/// Settings of [`fit`].
+#[derive(Debug, Clone)]
+pub struct TrainConfig {
+    /// Epochs to run.
+    pub epochs: usize,
+    /// Stop after this many optimizer steps in total (then evaluate once more).
+    pub max_steps: Option<usize>,
+    /// Examples per batch.
+    pub batch_size: usize,
+    /// Seed of the batch order and of the dropout generator.
+    pub seed: u64,
+    /// Learning rate given to the optimizer (schedules in the optimizer multiply it).
+    pub learning_rate: f64,
+    /// Clip gradients to this global L2 norm.
+    pub clip_norm: Option<f64>,
+    /// Directory for `checkpoint.bin`, `best.bpk`, `curve.svg` and `log.txt`.
+    pub out_dir: PathBuf,
+    /// Write a checkpoint every this many steps (and at every epoch end).
+    pub checkpoint_every: usize,
+    /// Continue from `out_dir/checkpoint.bin` when it exists.
+    pub resume: bool,
+    /// Return after this many steps in total, as if the process were killed there (for resume tests).
+    pub stop_after_steps: Option<usize>,
+    /// Show a progress bar on stderr.
+    pub progress: bool,
+    /// Name of the evaluation score in logs and the curve.
+    pub score_name: String,
+}
+
+impl TrainConfig {
+    /// Defaults: 1 epoch, batch 32, seed 42, lr 1e-3, no clipping, checkpoints every 200 steps.
+    pub fn new(out_dir: impl Into<PathBuf>) -> Self {
+        Self {
+            epochs: 1,
+            max_steps: None,
+            batch_size: 32,
+            seed: 42,
+            learning_rate: 1e-3,
+            clip_norm: None,
+            out_dir: out_dir.into(),
+            checkpoint_every: 200,
+            resume: true,
+            stop_after_steps: None,
+            progress: true,
+            score_name: "score".to_string(),
+        }
+    }
+}
+
+/// Why training could not go on.
+#[derive(Debug, thiserror::Error)]
+pub enum TrainError {
+    /// A checkpoint problem.
+    #[error(transparent)]
+    Checkpoint(#[from] CheckpointError),
+    /// An optimizer problem (e.g. its saved state does not fit).
+    #[error("optimizer: {0}")]
+    Optimizer(#[from] OptimError),
+    /// Model weights could not be saved or loaded.
+    #[error("model weights {path}: {message}")]
+    Weights {
+        /// The file.
+        path: PathBuf,
+        /// What went wrong.
+        message: String,
+    },
+    /// Other I/O in the output directory.
+    #[error("{path}: {source}")]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Nothing to train on.
+    #[error("no training examples")]
+    NoExamples,
+    /// The loss became NaN or infinite.
+    #[error("loss is {loss} at step {step}")]
+    Diverged {
+        /// The step.
+        step: usize,
+        /// The loss value.
+        loss: f64,
+    },
+}
+
+/// The result of [`fit`].
+pub struct TrainOutcome<M> {
+    /// The model with its final training weights.
+    pub model: M,
+    /// History and position.
+    pub state: LoopState,
+    /// Whether the run returned early because of `stop_after_steps`.
+    pub stopped_early: bool,
+    /// Where the best weights were written (`best.bpk`), if any epoch was evaluated.
+    pub best_weights: Option<PathBuf>,
+}
+
+fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
+    move |source| TrainError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Serialize a model's parameters (burnpack bytes).
+pub fn model_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, TrainError> {
+    model
+        .clone()
+        .into_record()
+        .into_bytes()
+        .map(|b| b.to_vec())
+        .map_err(|e| TrainError::Weights {
+            path: PathBuf::from("<memory>"),
+            message: format!("{e:?}"),
+        })
+}
+
+/// Load parameters serialized by [`model_to_bytes`] into `model`.
+pub fn model_from_bytes<M: Module>(model: M, bytes: Vec<u8>, origin: &Path) -> Result<M, TrainError> {
+    let weights = |e: &dyn std::fmt::Debug| TrainError::Weights {
+        path: origin.to_path_buf(),
+        message: format!("{e:?}"),
+    };
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| weights(&e))?;
+    model.try_load_record(record).map_err(|e| weights(&e))
+}
+
+/// Load weights saved as `best.bpk` (or any burnpack file of the same model) into `model`.
+pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, TrainError> {
+    let bytes = std::fs::read(path).map_err(io_err(path))?;
+    model_from_bytes(model, bytes, path)
+}
+
+/// The batches of one epoch: a permutation seeded by (seed, epoch), optionally grouped by length
+/// in windows of 50 batches so that batches hold examples of similar length.
+fn epoch_batches<T: TrainTask>(task: &T, examples: &[T::Example], batch_size: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
+    let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
+    let mut order: Vec<usize> = (0..examples.len()).collect();
+    order.shuffle(&mut rng);
+    if examples.first().and_then(|e| task.example_len(e)).is_some() {
+        for window in order.chunks_mut(batch_size * 50) {
+            window.sort_by_key(|&i| task.example_len(&examples[i]).unwrap_or(0));
+        }
+    }
+    let mut batches: Vec<Vec<usize>> = order.chunks(batch_size).map(<[usize]>::to_vec).collect();
+    batches.shuffle(&mut rng);
+    batches
+}
+
+/// Train `model` on `examples` with `optim` under `config`, evaluating with `task` after every
+/// epoch. Resumes from `out_dir/checkpoint.bin` when `config.resume` and the file exists.
+pub fn fit<T: TrainTask, R: UpdateRule>(
+    task: &T,
+    mut model: T::Model,
+    optim: &mut ModelOptimizer<R>,
+    examples: &[T::Example],
+    config: &TrainConfig,
+) -> Result<TrainOutcome<T::Model>, TrainError> {
+    if examples.is_empty() {
+        return Err(TrainError::NoExamples);
+    }
+    std::fs::create_dir_all(&config.out_dir).map_err(io_err(&config.out_dir))?;
+    let ckpt_path = config.out_dir.join("checkpoint.bin");
+    let best_path = config.out_dir.join("best.bpk");
+    let device: Device = model
+        .devices()
+        .into_iter()
+        .next()
+        .unwrap_or_default();
+    let mut state = LoopState::default();
+    if config.resume && ckpt_path.exists() {
+        let ckpt = Checkpoint::load(&ckpt_path)?;
+        model = model_from_bytes(model, ckpt.model, &ckpt_path)?;
+        optim.load_bytes(ckpt.optimizer, &device)?;
+        state = ckpt.state;
+        log(config, &format!("resumed from {} at step {}", ckpt_path.display(), state.global_step));
+    }
+    let save = |model: &T::Model, optim: &ModelOptimizer<R>, state: &LoopState| -> Result<(), TrainError> {
+        Checkpoint {
+            state: state.clone(),
+            model: model_to_bytes(model)?,
+            optimizer: optim.to_bytes()?,
+        }
+        .save(&ckpt_path)
+        .map_err(TrainError::from)
+    };
+    let steps_per_epoch = examples.len().div_ceil(config.batch_size);
+    let total_steps = config
+        .max_steps
+        .unwrap_or(usize::MAX)
+        .min(steps_per_epoch * config.epochs);
+    let bar = if config.progress {
+        let bar = ProgressBar::new(total_steps as u64);
+        bar.set_style(
+            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps, {per_sec}, eta {eta} {msg}")
+                .expect("valid template")
+                .progress_chars("=> "),
+        );
+        bar.set_position(state.global_step as u64);
+        bar
+    } else {
+        ProgressBar::hidden()
+    };
+    let mut stopped_early = false;
+    'epochs: while state.epoch < config.epochs && state.global_step < total_steps {
+        let batches = epoch_batches(task, examples, config.batch_size, config.seed, state.epoch);
+        while state.batch_in_epoch < batches.len() {
+            if state.global_step >= total_steps {
+                break;
+            }
+            if config.stop_after_steps.is_some_and(|s| state.global_step >= s) {
+                stopped_early = true;
+                break 'epochs;
+            }
+            let started = Instant::now();
+            device.seed(config.seed.wrapping_mul(31).wrapping_add(state.global_step as u64));
+            let batch: Vec<&T::Example> = batches[state.batch_in_epoch].iter().map(|&i| &examples[i]).collect();
+            let loss = task.loss(&model, &batch);
+            let loss_value = loss.clone().into_scalar::<f64>();
+            if !loss_value.is_finite() {
+                return Err(TrainError::Diverged {
+                    step: state.global_step,
+                    loss: loss_value,
+                });
+            }
+            let mut grads = GradientsParams::from_grads(loss.backward(), &model);
+            if let Some(max_norm) = config.clip_norm {
+                clip::clip_global_norm(&model, &mut grads, max_norm);
+            }
+            model = optim.step(config.learning_rate, model, grads);
+            state.global_step += 1;
+            state.batch_in_epoch += 1;
+            state.step_losses.push(loss_value);
+            state.running_loss += loss_value;
+            state.train_seconds += started.elapsed().as_secs_f64();
+            bar.set_position(state.global_step as u64);
+            bar.set_message(format!("epoch {} loss {loss_value:.4}", state.epoch + 1));
+            if state.global_step % config.checkpoint_every == 0 {
+                save(&model, optim, &state)?;
+            }
+        }
+        // End of epoch (or of the step budget): evaluate, keep the best, checkpoint.
+        let done = state.batch_in_epoch.max(1);
+        state.epoch_losses.push(state.running_loss / done as f64);
+        let evaluation = evaluate(task, &model, optim)?;
+        state.epoch_scores.push(evaluation.score);
+        if state.best_score.is_none_or(|b| evaluation.score > b) {
+            state.best_score = Some(evaluation.score);
+            state.best_epoch = Some(state.epoch);
+            let weights = match optim.ema_model(&model) {
+                Ok(ema) => ema,
+                Err(_) => model.clone(),
+            };
+            std::fs::write(&best_path, model_to_bytes(&weights)?).map_err(io_err(&best_path))?;
+        }
+        bar.suspend(|| {
+            log(
+                config,
+                &format!(
+                    "epoch {} step {} loss {:.4} {} {:.4} ({}) [{:.1}s training so far]",
+                    state.epoch + 1,
+                    state.global_step,
+                    state.epoch_losses.last().copied().unwrap_or(f64::NAN),
+                    config.score_name,
+                    evaluation.score,
+                    evaluation.report,
+                    state.train_seconds
+                ),
+            )
+        });
+        state.epoch += 1;
+        state.batch_in_epoch = 0;
+        state.running_loss = 0.0;
+        save(&model, optim, &state)?;
+    }
+    bar.finish_and_clear();
+    if !stopped_early {
+        let curve = config.out_dir.join("curve.svg");
+        std::fs::write(&curve, curve::svg(&state.step_losses, &state.epoch_scores, &config.score_name)).map_err(io_err(&curve))?;
+        log(config, &format!("wrote {}", curve.display()));
+    }
+    Ok(TrainOutcome {
+        model,
+        best_weights: best_path.exists().then_some(best_path),
+        state,
+        stopped_early,
+    })
+}
+
+/// Evaluate with EMA weights when the optimizer keeps an EMA, on a plain (non-autodiff) copy.
+fn evaluate<T: TrainTask, R: UpdateRule>(task: &T, model: &T::Model, optim: &ModelOptimizer<R>) -> Result<Evaluation, TrainError> {
+    let weights = match optim.ema_model(model) {
+        Ok(ema) => ema,
+        Err(OptimError::NoEma) => model.clone(),
+        Err(e) => return Err(e.into()),
+    };
+    Ok(task.evaluate(&weights.valid()))
+}
+
+fn log(config: &TrainConfig, line: &str) {
+    eprintln!("{line}");
+    let path = config.out_dir.join("log.txt");
+    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+        use std::io::Write;
+        let _ = writeln!(f, "{line}");
+    }
+}
