@@ -12,6 +12,7 @@
 use std::path::PathBuf;
 
 use anyhow::{Context, bail};
+use bert4burn::burn::config::Config;
 use bert4burn::core::device::parse_device;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::ner::{
