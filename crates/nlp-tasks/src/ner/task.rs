@@ -27,7 +27,12 @@ const CUT_AFTER: [char; 7] = ['。', '！', '？', '；', '，', '、', '：'];
 /// Turn sentences into training sequences of at most `max_len` characters: long sentences are
 /// cut after the last punctuation mark inside each window (or hard at `max_len`), and a piece that
 /// starts inside an entity starts it with `B-` so that every piece is valid BIO.
-pub fn training_examples(sentences: &[Sentence], vocab: &CharVocab, tags: &HashMap<String, i64>, max_len: usize) -> Vec<NerExample> {
+pub fn training_examples(
+    sentences: &[Sentence],
+    vocab: &CharVocab,
+    tags: &HashMap<String, i64>,
+    max_len: usize,
+) -> Vec<NerExample> {
     let mut out = Vec::new();
     for s in sentences {
         let chars = s.chars();
@@ -37,7 +42,9 @@ pub fn training_examples(sentences: &[Sentence], vocab: &CharVocab, tags: &HashM
         while start < chars.len() {
             let mut end = (start + max_len).min(chars.len());
             if end < chars.len()
-                && let Some(cut) = (start + 1..end).rev().find(|&i| CUT_AFTER.contains(&chars[i - 1]))
+                && let Some(cut) = (start + 1..end)
+                    .rev()
+                    .find(|&i| CUT_AFTER.contains(&chars[i - 1]))
             {
                 end = cut;
             }
@@ -60,7 +67,13 @@ fn to_tensor(seqs: &[&[i64]], device: &Device) -> Tensor<2, Int> {
 }
 
 /// Predict entity spans for each text (batched by length; any length works).
-pub fn predict_spans(model: &DgcnnCrf, vocab: &CharVocab, tag_names: &[String], texts: &[&str], batch_size: usize) -> Vec<Vec<Span>> {
+pub fn predict_spans(
+    model: &DgcnnCrf,
+    vocab: &CharVocab,
+    tag_names: &[String],
+    texts: &[&str],
+    batch_size: usize,
+) -> Vec<Vec<Span>> {
     let device = model.devices().into_iter().next().unwrap_or_default();
     let mut order: Vec<usize> = (0..texts.len()).collect();
     order.sort_by_key(|&i| texts[i].chars().count());
@@ -81,7 +94,12 @@ pub fn predict_spans(model: &DgcnnCrf, vocab: &CharVocab, tag_names: &[String], 
 }
 
 /// Score predictions against the gold entities of `sentences`.
-pub fn evaluate_sentences(model: &DgcnnCrf, vocab: &CharVocab, tag_names: &[String], sentences: &[Sentence]) -> EntityMetrics {
+pub fn evaluate_sentences(
+    model: &DgcnnCrf,
+    vocab: &CharVocab,
+    tag_names: &[String],
+    sentences: &[Sentence],
+) -> EntityMetrics {
     let texts: Vec<&str> = sentences.iter().map(|s| s.text.as_str()).collect();
     let predicted = predict_spans(model, vocab, tag_names, &texts, 64);
     let mut metrics = EntityMetrics::new();

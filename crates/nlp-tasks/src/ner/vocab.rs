@@ -34,13 +34,20 @@ impl CharVocab {
                 *n += 1;
             }
         }
-        let chars: Vec<char> = order.into_iter().filter(|c| counts[c] >= min_count).collect();
+        let chars: Vec<char> = order
+            .into_iter()
+            .filter(|c| counts[c] >= min_count)
+            .collect();
         Self::from_chars(chars)
     }
 
     /// A vocabulary of exactly these characters (ids from 2, in order).
     pub fn from_chars(chars: Vec<char>) -> Self {
-        let index = chars.iter().enumerate().map(|(i, &c)| (c, i as i64 + 2)).collect();
+        let index = chars
+            .iter()
+            .enumerate()
+            .map(|(i, &c)| (c, i as i64 + 2))
+            .collect();
         Self { chars, index }
     }
 
@@ -61,7 +68,9 @@ impl CharVocab {
 
     /// Ids of the characters of `text`.
     pub fn encode(&self, text: &str) -> Vec<i64> {
-        text.chars().map(|c| self.index.get(&c).copied().unwrap_or(UNK)).collect()
+        text.chars()
+            .map(|c| self.index.get(&c).copied().unwrap_or(UNK))
+            .collect()
     }
 }
 
@@ -77,5 +86,9 @@ pub fn bio_tag_names() -> Vec<String> {
 
 /// Tag name → id for [`bio_tag_names`].
 pub fn tag_ids(names: &[String]) -> HashMap<String, i64> {
-    names.iter().enumerate().map(|(i, t)| (t.clone(), i as i64)).collect()
+    names
+        .iter()
+        .enumerate()
+        .map(|(i, t)| (t.clone(), i as i64))
+        .collect()
 }

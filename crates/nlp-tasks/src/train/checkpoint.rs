@@ -78,7 +78,8 @@ impl Checkpoint {
             let mut f = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
             f.write_all(MAGIC).map_err(io)?;
             for part in [&state, &self.model, &self.optimizer] {
-                f.write_all(&(part.len() as u64).to_le_bytes()).map_err(io)?;
+                f.write_all(&(part.len() as u64).to_le_bytes())
+                    .map_err(io)?;
                 f.write_all(part).map_err(io)?;
             }
             let f = f.into_inner().map_err(|e| io(e.into_error()))?;
@@ -109,15 +110,22 @@ impl Checkpoint {
                 .ok_or_else(|| corrupt(&format!("truncated before the {name} length")))?;
             let len = u64::from_le_bytes(len_bytes) as usize;
             at += 8;
-            let part = bytes
-                .get(at..at + len)
-                .ok_or_else(|| corrupt(&format!("truncated inside the {name} part ({len} bytes expected)")))?;
+            let part = bytes.get(at..at + len).ok_or_else(|| {
+                corrupt(&format!(
+                    "truncated inside the {name} part ({len} bytes expected)"
+                ))
+            })?;
             parts.push(part.to_vec());
             at += len;
         }
         let optimizer = parts.pop().unwrap_or_default();
         let model = parts.pop().unwrap_or_default();
-        let state = serde_json::from_slice(&parts[0]).map_err(|e| corrupt(&format!("loop state: {e}")))?;
-        Ok(Self { state, model, optimizer })
+        let state =
+            serde_json::from_slice(&parts[0]).map_err(|e| corrupt(&format!("loop state: {e}")))?;
+        Ok(Self {
+            state,
+            model,
+            optimizer,
+        })
     }
 }

@@ -32,7 +32,10 @@ impl ModuleVisitor for ScaleVisitor<'_> {
 
 /// Global L2 norm of the gradients of `module`'s parameters.
 pub fn global_norm<M: Module>(module: &M, grads: &GradientsParams) -> f64 {
-    let mut v = NormVisitor { grads, squared: 0.0 };
+    let mut v = NormVisitor {
+        grads,
+        squared: 0.0,
+    };
     module.visit(&mut v);
     v.squared.sqrt()
 }

@@ -18,25 +18,92 @@ pub fn svg(step_losses: &[f64], epoch_scores: &[f64], score_name: &str) -> Strin
             step_losses[lo..=i].iter().sum::<f64>() / (i + 1 - lo) as f64
         })
         .collect();
-    panel(&mut s, pad, pad, w, h, "training loss (per step, moving average)", &[(step_losses, "#cbd5e0"), (&smoothed, "#2b6cb0")], "step");
-    panel(&mut s, 2.0 * pad + w, pad, w, h, &format!("{score_name} (per epoch)"), &[(epoch_scores, "#c05621")], "epoch");
+    panel(
+        &mut s,
+        pad,
+        pad,
+        w,
+        h,
+        "training loss (per step, moving average)",
+        &[(step_losses, "#cbd5e0"), (&smoothed, "#2b6cb0")],
+        "step",
+    );
+    panel(
+        &mut s,
+        2.0 * pad + w,
+        pad,
+        w,
+        h,
+        &format!("{score_name} (per epoch)"),
+        &[(epoch_scores, "#c05621")],
+        "epoch",
+    );
     s.push_str("</svg>\n");
     s
 }
 
 #[allow(clippy::too_many_arguments)]
-fn panel(s: &mut String, x0: f64, y0: f64, w: f64, h: f64, title: &str, series: &[(&[f64], &str)], x_label: &str) {
-    let values: Vec<f64> = series.iter().flat_map(|(v, _)| v.iter().copied()).filter(|v| v.is_finite()).collect();
+fn panel(
+    s: &mut String,
+    x0: f64,
+    y0: f64,
+    w: f64,
+    h: f64,
+    title: &str,
+    series: &[(&[f64], &str)],
+    x_label: &str,
+) {
+    let values: Vec<f64> = series
+        .iter()
+        .flat_map(|(v, _)| v.iter().copied())
+        .filter(|v| v.is_finite())
+        .collect();
     let (lo, hi) = values
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| (a.min(v), b.max(v)));
-    let (lo, hi) = if lo.is_finite() && hi > lo { (lo, hi) } else if lo.is_finite() { (lo - 1.0, lo + 1.0) } else { (0.0, 1.0) };
-    let n = series.iter().map(|(v, _)| v.len()).max().unwrap_or(0).max(2);
-    let _ = writeln!(s, "<text x=\"{x0}\" y=\"{}\" font-size=\"14\">{title}</text>", y0 - 12.0);
-    let _ = writeln!(s, "<rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#a0aec0\"/>");
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{hi:.4}</text>", x0 - 4.0, y0 + 10.0);
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{lo:.4}</text>", x0 - 4.0, y0 + h);
-    let _ = writeln!(s, "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{x_label} {}</text>", x0 + w, y0 + h + 16.0, n - 1);
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    let (lo, hi) = if lo.is_finite() && hi > lo {
+        (lo, hi)
+    } else if lo.is_finite() {
+        (lo - 1.0, lo + 1.0)
+    } else {
+        (0.0, 1.0)
+    };
+    let n = series
+        .iter()
+        .map(|(v, _)| v.len())
+        .max()
+        .unwrap_or(0)
+        .max(2);
+    let _ = writeln!(
+        s,
+        "<text x=\"{x0}\" y=\"{}\" font-size=\"14\">{title}</text>",
+        y0 - 12.0
+    );
+    let _ = writeln!(
+        s,
+        "<rect x=\"{x0}\" y=\"{y0}\" width=\"{w}\" height=\"{h}\" fill=\"none\" stroke=\"#a0aec0\"/>"
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{hi:.4}</text>",
+        x0 - 4.0,
+        y0 + 10.0
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{lo:.4}</text>",
+        x0 - 4.0,
+        y0 + h
+    );
+    let _ = writeln!(
+        s,
+        "<text x=\"{}\" y=\"{}\" text-anchor=\"end\">{x_label} {}</text>",
+        x0 + w,
+        y0 + h + 16.0,
+        n - 1
+    );
     for (v, color) in series {
         if v.is_empty() {
             continue;
@@ -51,6 +118,10 @@ fn panel(s: &mut String, x0: f64, y0: f64, w: f64, h: f64, title: &str, series: 
                 format!("{px:.1},{py:.1}")
             })
             .collect();
-        let _ = writeln!(s, "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/>", points.join(" "));
+        let _ = writeln!(
+            s,
+            "<polyline fill=\"none\" stroke=\"{color}\" stroke-width=\"1.5\" points=\"{}\"/>",
+            points.join(" ")
+        );
     }
 }

@@ -176,7 +176,11 @@ pub fn model_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, TrainError> {
 }
 
 /// Load parameters serialized by [`model_to_bytes`] into `model`.
-pub fn model_from_bytes<M: Module>(model: M, bytes: Vec<u8>, origin: &Path) -> Result<M, TrainError> {
+pub fn model_from_bytes<M: Module>(
+    model: M,
+    bytes: Vec<u8>,
+    origin: &Path,
+) -> Result<M, TrainError> {
     let weights = |e: &dyn std::fmt::Debug| TrainError::Weights {
         path: origin.to_path_buf(),
         message: format!("{e:?}"),
@@ -193,8 +197,15 @@ pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, TrainError> {
 
 /// The batches of one epoch: a permutation seeded by (seed, epoch), optionally grouped by length
 /// in windows of 50 batches so that batches hold examples of similar length.
-fn epoch_batches<T: TrainTask>(task: &T, examples: &[T::Example], batch_size: usize, seed: u64, epoch: usize) -> Vec<Vec<usize>> {
-    let mut rng = rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
+fn epoch_batches<T: TrainTask>(
+    task: &T,
+    examples: &[T::Example],
+    batch_size: usize,
+    seed: u64,
+    epoch: usize,
+) -> Vec<Vec<usize>> {
+    let mut rng =
+        rand::rngs::StdRng::seed_from_u64(seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64));
     let mut order: Vec<usize> = (0..examples.len()).collect();
     order.shuffle(&mut rng);
     if examples.first().and_then(|e| task.example_len(e)).is_some() {
@@ -222,20 +233,26 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
     std::fs::create_dir_all(&config.out_dir).map_err(io_err(&config.out_dir))?;
     let ckpt_path = config.out_dir.join("checkpoint.bin");
     let best_path = config.out_dir.join("best.bpk");
-    let device: Device = model
-        .devices()
-        .into_iter()
-        .next()
-        .unwrap_or_default();
+    let device: Device = model.devices().into_iter().next().unwrap_or_default();
     let mut state = LoopState::default();
     if config.resume && ckpt_path.exists() {
         let ckpt = Checkpoint::load(&ckpt_path)?;
         model = model_from_bytes(model, ckpt.model, &ckpt_path)?;
         optim.load_bytes(ckpt.optimizer, &device)?;
         state = ckpt.state;
-        log(config, &format!("resumed from {} at step {}", ckpt_path.display(), state.global_step));
+        log(
+            config,
+            &format!(
+                "resumed from {} at step {}",
+                ckpt_path.display(),
+                state.global_step
+            ),
+        );
     }
-    let save = |model: &T::Model, optim: &ModelOptimizer<R>, state: &LoopState| -> Result<(), TrainError> {
+    let save = |model: &T::Model,
+                optim: &ModelOptimizer<R>,
+                state: &LoopState|
+     -> Result<(), TrainError> {
         Checkpoint {
             state: state.clone(),
             model: model_to_bytes(model)?,
@@ -252,9 +269,11 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
     let bar = if config.progress {
         let bar = ProgressBar::new(total_steps as u64);
         bar.set_style(
-            ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} steps, {per_sec}, eta {eta} {msg}")
-                .expect("valid template")
-                .progress_chars("=> "),
+            ProgressStyle::with_template(
+                "{elapsed_precise} [{bar:30}] {pos}/{len} steps, {per_sec}, eta {eta} {msg}",
+            )
+            .expect("valid template")
+            .progress_chars("=> "),
         );
         bar.set_position(state.global_step as u64);
         bar
@@ -268,13 +287,24 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
             if state.global_step >= total_steps {
                 break;
             }
-            if config.stop_after_steps.is_some_and(|s| state.global_step >= s) {
+            if config
+                .stop_after_steps
+                .is_some_and(|s| state.global_step >= s)
+            {
                 stopped_early = true;
                 break 'epochs;
             }
             let started = Instant::now();
-            device.seed(config.seed.wrapping_mul(31).wrapping_add(state.global_step as u64));
-            let batch: Vec<&T::Example> = batches[state.batch_in_epoch].iter().map(|&i| &examples[i]).collect();
+            device.seed(
+                config
+                    .seed
+                    .wrapping_mul(31)
+                    .wrapping_add(state.global_step as u64),
+            );
+            let batch: Vec<&T::Example> = batches[state.batch_in_epoch]
+                .iter()
+                .map(|&i| &examples[i])
+                .collect();
             let loss = task.loss(&model, &batch);
             let loss_value = loss.clone().into_scalar::<f64>();
             if !loss_value.is_finite() {
@@ -336,7 +366,11 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
     bar.finish_and_clear();
     if !stopped_early {
         let curve = config.out_dir.join("curve.svg");
-        std::fs::write(&curve, curve::svg(&state.step_losses, &state.epoch_scores, &config.score_name)).map_err(io_err(&curve))?;
+        std::fs::write(
+            &curve,
+            curve::svg(&state.step_losses, &state.epoch_scores, &config.score_name),
+        )
+        .map_err(io_err(&curve))?;
         log(config, &format!("wrote {}", curve.display()));
     }
     Ok(TrainOutcome {
@@ -348,7 +382,11 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
 }
 
 /// Evaluate with EMA weights when the optimizer keeps an EMA, on a plain (non-autodiff) copy.
-fn evaluate<T: TrainTask, R: UpdateRule>(task: &T, model: &T::Model, optim: &ModelOptimizer<R>) -> Result<Evaluation, TrainError> {
+fn evaluate<T: TrainTask, R: UpdateRule>(
+    task: &T,
+    model: &T::Model,
+    optim: &ModelOptimizer<R>,
+) -> Result<Evaluation, TrainError> {
     let weights = match optim.ema_model(model) {
         Ok(ema) => ema,
         Err(OptimError::NoEma) => model.clone(),
@@ -360,7 +398,11 @@ fn evaluate<T: TrainTask, R: UpdateRule>(task: &T, model: &T::Model, optim: &Mod
 fn log(config: &TrainConfig, line: &str) {
     eprintln!("{line}");
     let path = config.out_dir.join("log.txt");
-    if let Ok(mut f) = std::fs::OpenOptions::new().create(true).append(true).open(path) {
+    if let Ok(mut f) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+    {
         use std::io::Write;
         let _ = writeln!(f, "{line}");
     }

@@ -1,10 +1,12 @@
 use std::path::{Path, PathBuf};
 
-use burn::tensor::Device;
-use nlp_optim::{Adam, RuleExt};
-use nlp_tasks::ner::{CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, load, tag_ids, training_examples};
 use burn::module::{Module, ModuleVisitor, Param};
+use burn::tensor::Device;
 use burn::tensor::Tensor;
+use nlp_optim::{Adam, RuleExt};
+use nlp_tasks::ner::{
+    CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, load, tag_ids, training_examples,
+};
 use nlp_tasks::train::{Checkpoint, TrainConfig, fit};
 
 /// Every float parameter's values, in visiting order (burnpack bytes also hold parameter ids,
@@ -49,7 +51,12 @@ fn setup() -> Setup {
 /// interleave their draws.
 static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
-fn run(s: &Setup, out: &Path, steps: usize, stop_after: Option<usize>) -> (Vec<f32>, Vec<f64>, bool) {
+fn run(
+    s: &Setup,
+    out: &Path,
+    steps: usize,
+    stop_after: Option<usize>,
+) -> (Vec<f32>, Vec<f64>, bool) {
     let _guard = RNG.lock().unwrap_or_else(|e| e.into_inner());
     let device = Device::flex().autodiff();
     device.seed(1);
@@ -86,7 +93,10 @@ fn tiny_training_run_lowers_the_loss() {
     let (_, losses, _) = run(&s, &out, 24, None);
     let first: f64 = losses[..4].iter().sum::<f64>() / 4.0;
     let last: f64 = losses[losses.len() - 4..].iter().sum::<f64>() / 4.0;
-    assert!(last < 0.7 * first, "loss did not fall: first {first:.3}, last {last:.3}");
+    assert!(
+        last < 0.7 * first,
+        "loss did not fall: first {first:.3}, last {last:.3}"
+    );
     assert!(out.join("best.bpk").exists() && out.join("curve.svg").exists());
     std::fs::remove_dir_all(&out).ok();
 }
@@ -100,7 +110,13 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
     // "Killed" after 10 steps: the last checkpoint is at step 8, so steps 9-10 are redone.
     let (_, _, stopped) = run(&s, &resumed, 14, Some(10));
     assert!(stopped);
-    assert_eq!(Checkpoint::load(&resumed.join("checkpoint.bin")).unwrap().state.global_step, 8);
+    assert_eq!(
+        Checkpoint::load(&resumed.join("checkpoint.bin"))
+            .unwrap()
+            .state
+            .global_step,
+        8
+    );
     let (weights_b, losses_b, _) = run(&s, &resumed, 14, None);
     assert_eq!(losses_a, losses_b, "per-step losses differ after resume");
     assert!(!weights_a.is_empty());
@@ -114,10 +130,18 @@ fn long_sentences_are_cut_into_valid_pieces() {
     let s = setup();
     let ids = tag_ids(&s.tags);
     let examples = training_examples(&s.corpus.train, &s.vocab, &ids, 20);
-    assert!(examples.iter().all(|e| e.ids.len() <= 20 && e.ids.len() == e.tags.len()));
+    assert!(
+        examples
+            .iter()
+            .all(|e| e.ids.len() <= 20 && e.ids.len() == e.tags.len())
+    );
     let total: usize = examples.iter().map(|e| e.ids.len()).sum();
     let chars: usize = s.corpus.train.iter().map(|t| t.text.chars().count()).sum();
     assert_eq!(total, chars, "cutting lost or duplicated characters");
     // No piece starts inside an entity (I- tags are odd ids here).
-    assert!(examples.iter().all(|e| e.tags[0] % 2 == 1 || e.tags[0] == 0));
+    assert!(
+        examples
+            .iter()
+            .all(|e| e.tags[0] % 2 == 1 || e.tags[0] == 0)
+    );
 }
