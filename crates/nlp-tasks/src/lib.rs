@@ -5,9 +5,12 @@
 //!
 //! - [`train`]: the training loop every task reuses (checkpoints, resume, EMA evaluation, curves).
 //!
+//! - [`triples`]: triple (relation) extraction with half-pointer heads, on BERT or DGCNN.
+//!
 //! Planned (see the issues): DGCNN/BERT + CRF entity extraction,
-//! triple extraction (half-pointer heads), reading-comprehension QA (MLM, seq2seq, DGCNN) and
+//! reading-comprehension QA (MLM, seq2seq, DGCNN) and
 //! seq2seq generation with beam search.
 
 pub mod ner;
 pub mod train;
+pub mod triples;

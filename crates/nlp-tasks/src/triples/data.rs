@@ -1,0 +1,272 @@
+//! SKE / DuIE data: JSON lines `{"text": …, "spo_list": [{"subject", "predicate", "object"}]}`
+//! and a schema file (one JSON object per line with `predicate`, `subject_type`, `object_type`).
+//!
+//! Entities are located in the text by their first occurrence (as the seed posts do); triples
+//! whose subject or object is not found are reported, not silently used.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+/// One (subject, predicate, object) triple as strings.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Triple {
+    /// Subject text.
+    pub subject: String,
+    /// Predicate name (from the schema).
+    pub predicate: String,
+    /// Object text.
+    pub object: String,
+}
+
+impl Triple {
+    /// A triple from three strings.
+    pub fn new(
+        subject: impl Into<String>,
+        predicate: impl Into<String>,
+        object: impl Into<String>,
+    ) -> Self {
+        Self {
+            subject: subject.into(),
+            predicate: predicate.into(),
+            object: object.into(),
+        }
+    }
+}
+
+/// One sample: a text and its triples (an empty list for unlabelled text).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Sample {
+    /// The sentence.
+    pub text: String,
+    /// Its triples.
+    #[serde(default)]
+    pub spo_list: Vec<Triple>,
+}
+
+/// One line of a schema file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchemaEntry {
+    /// Predicate name.
+    pub predicate: String,
+    /// Type of its subjects.
+    #[serde(default)]
+    pub subject_type: String,
+    /// Type of its objects.
+    #[serde(default)]
+    pub object_type: String,
+}
+
+/// The predicates in id order (file order, duplicates dropped).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Schema {
+    /// The entries.
+    pub entries: Vec<SchemaEntry>,
+    ids: BTreeMap<String, usize>,
+}
+
+impl Schema {
+    /// A schema from entries (later duplicates of a predicate are dropped).
+    pub fn new(entries: Vec<SchemaEntry>) -> Self {
+        let mut kept = Vec::new();
+        let mut ids = BTreeMap::new();
+        for e in entries {
+            if !ids.contains_key(&e.predicate) {
+                ids.insert(e.predicate.clone(), kept.len());
+                kept.push(e);
+            }
+        }
+        Self { entries: kept, ids }
+    }
+
+    /// Number of predicates.
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Whether there is no predicate.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Id of a predicate.
+    pub fn id(&self, predicate: &str) -> Option<usize> {
+        self.ids.get(predicate).copied()
+    }
+
+    /// Name of a predicate id.
+    pub fn name(&self, id: usize) -> &str {
+        &self.entries[id].predicate
+    }
+}
+
+/// A bad data or schema file.
+#[derive(Debug, thiserror::Error)]
+pub enum DataError {
+    /// The file could not be read.
+    #[error("reading {path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// A line that is not valid UTF-8 or not the expected JSON.
+    #[error("{path}:{line}: {message}")]
+    Line {
+        /// The file.
+        path: PathBuf,
+        /// One-based line number.
+        line: usize,
+        /// What is wrong.
+        message: String,
+    },
+    /// A triple names a predicate the schema lacks.
+    #[error("{path}:{line}: predicate `{predicate}` is not in the schema")]
+    UnknownPredicate {
+        /// The file.
+        path: PathBuf,
+        /// One-based line number.
+        line: usize,
+        /// The predicate.
+        predicate: String,
+    },
+    /// The file holds nothing.
+    #[error("{path}: no lines")]
+    Empty {
+        /// The file.
+        path: PathBuf,
+    },
+}
+
+fn json_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>, DataError> {
+    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut out = Vec::new();
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let line_err = |message: String| DataError::Line {
+            path: path.to_path_buf(),
+            line: index + 1,
+            message,
+        };
+        let line = std::str::from_utf8(raw).map_err(|_| line_err("not valid UTF-8".into()))?;
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let value = serde_json::from_str(line).map_err(|e| line_err(e.to_string()))?;
+        out.push((index + 1, value));
+    }
+    if out.is_empty() {
+        return Err(DataError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(out)
+}
+
+/// Read a schema file (`all_50_schemas` format).
+pub fn load_schema(path: &Path) -> Result<Schema, DataError> {
+    let entries: Vec<SchemaEntry> = json_lines(path)?.into_iter().map(|(_, e)| e).collect();
+    Ok(Schema::new(entries))
+}
+
+/// Read samples; a predicate missing from `schema` is an error naming its line.
+pub fn load_samples(path: &Path, schema: &Schema) -> Result<Vec<Sample>, DataError> {
+    let lines: Vec<(usize, Sample)> = json_lines(path)?;
+    for (line, sample) in &lines {
+        if let Some(t) = sample
+            .spo_list
+            .iter()
+            .find(|t| schema.id(&t.predicate).is_none())
+        {
+            return Err(DataError::UnknownPredicate {
+                path: path.to_path_buf(),
+                line: *line,
+                predicate: t.predicate.clone(),
+            });
+        }
+    }
+    Ok(lines.into_iter().map(|(_, s)| s).collect())
+}
+
+/// Write samples as JSON lines.
+pub fn save_samples(path: &Path, samples: &[Sample]) -> std::io::Result<()> {
+    let mut out = String::new();
+    for s in samples {
+        out.push_str(&serde_json::to_string(s).expect("samples serialize"));
+        out.push('\n');
+    }
+    std::fs::write(path, out)
+}
+
+/// Write a schema as JSON lines.
+pub fn save_schema(path: &Path, schema: &Schema) -> std::io::Result<()> {
+    let mut out = String::new();
+    for e in &schema.entries {
+        out.push_str(&serde_json::to_string(e).expect("schema serializes"));
+        out.push('\n');
+    }
+    std::fs::write(path, out)
+}
+
+/// First occurrence of `needle` in `haystack` (any element type), as a half-open range.
+pub fn find_first<T: PartialEq>(haystack: &[T], needle: &[T]) -> Option<std::ops::Range<usize>> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    (0..=haystack.len() - needle.len())
+        .find(|&i| haystack[i..i + needle.len()] == *needle)
+        .map(|i| i..i + needle.len())
+}
+
+/// A triple located in its text: character ranges (half-open) and the predicate id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CharTriple {
+    /// Subject characters.
+    pub subject: std::ops::Range<usize>,
+    /// Predicate id.
+    pub predicate: usize,
+    /// Object characters.
+    pub object: std::ops::Range<usize>,
+}
+
+/// The outcome of locating one sample's triples.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct Located {
+    /// Triples whose subject and object were found (duplicates dropped).
+    pub triples: Vec<CharTriple>,
+    /// Triples whose subject or object is not in the text (or whose predicate is unknown).
+    pub missing: Vec<Triple>,
+}
+
+/// Locate the triples of `sample` by the first occurrence of subject and object.
+pub fn locate(sample: &Sample, schema: &Schema) -> Located {
+    let chars: Vec<char> = sample.text.chars().collect();
+    let mut out = Located::default();
+    for t in &sample.spo_list {
+        let s: Vec<char> = t.subject.chars().collect();
+        let o: Vec<char> = t.object.chars().collect();
+        match (
+            find_first(&chars, &s),
+            schema.id(&t.predicate),
+            find_first(&chars, &o),
+        ) {
+            (Some(subject), Some(predicate), Some(object)) => {
+                let found = CharTriple {
+                    subject,
+                    predicate,
+                    object,
+                };
+                if !out.triples.contains(&found) {
+                    out.triples.push(found);
+                }
+            }
+            _ => out.missing.push(t.clone()),
+        }
+    }
+    out
+}

@@ -1,0 +1,138 @@
+//! Units the models read: characters (DGCNN) or WordPiece tokens (BERT), each with its
+//! character range in the text, so that spans found on units map back to text.
+
+use std::ops::Range;
+
+use nlp_models::tokenizer::BertTokenizer;
+
+use super::data::{CharTriple, Located};
+use crate::ner::CharVocab;
+
+/// A text as model units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Units {
+    /// Unit ids.
+    pub ids: Vec<i64>,
+    /// Character range of each unit in the text; empty (`0..0`) for special tokens.
+    pub offsets: Vec<Range<usize>>,
+}
+
+impl Units {
+    /// Number of units.
+    pub fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    /// Whether there is no unit.
+    pub fn is_empty(&self) -> bool {
+        self.ids.is_empty()
+    }
+
+    /// The units `(first, last)` (inclusive) exactly covering the characters `chars`, if the
+    /// range starts and ends on unit boundaries of kept (not truncated) units.
+    pub fn unit_span(&self, chars: &Range<usize>) -> Option<(usize, usize)> {
+        let real = |u: &usize| !self.offsets[*u].is_empty();
+        let first = (0..self.len())
+            .filter(real)
+            .find(|&u| self.offsets[u].start == chars.start)?;
+        let last = (first..self.len())
+            .filter(real)
+            .find(|&u| self.offsets[u].end == chars.end)?;
+        Some((first, last))
+    }
+
+    /// The characters covered by units `first..=last`, if both are real units.
+    pub fn char_span(&self, first: usize, last: usize) -> Option<Range<usize>> {
+        let (a, b) = (self.offsets.get(first)?, self.offsets.get(last)?);
+        (!a.is_empty() && !b.is_empty() && a.start < b.end).then(|| a.start..b.end)
+    }
+}
+
+/// Turns text into [`Units`].
+#[derive(Debug, Clone)]
+pub enum UnitEncoder {
+    /// One unit per character, at most `max_len` of them.
+    Chars {
+        /// The vocabulary.
+        vocab: CharVocab,
+        /// Longest sequence kept.
+        max_len: usize,
+    },
+    /// BERT WordPiece with `[CLS]` and `[SEP]`, at most `max_len` tokens.
+    Bert {
+        /// The tokenizer.
+        tokenizer: BertTokenizer,
+        /// Longest sequence kept (special tokens included).
+        max_len: usize,
+    },
+}
+
+impl UnitEncoder {
+    /// Encode `text`.
+    pub fn encode(&self, text: &str) -> Result<Units, String> {
+        match self {
+            Self::Chars { vocab, max_len } => {
+                let ids: Vec<i64> = vocab.encode(text).into_iter().take(*max_len).collect();
+                let offsets = (0..ids.len()).map(|i| i..i + 1).collect();
+                Ok(Units { ids, offsets })
+            }
+            Self::Bert { tokenizer, max_len } => {
+                let enc = tokenizer
+                    .encode(text, None, Some(*max_len))
+                    .map_err(|e| e.to_string())?;
+                Ok(Units {
+                    ids: enc.ids.iter().map(|&i| i as i64).collect(),
+                    offsets: enc
+                        .offsets
+                        .iter()
+                        .zip(&enc.special)
+                        .map(|(&(a, b), &s)| if s { 0..0 } else { a..b })
+                        .collect(),
+                })
+            }
+        }
+    }
+}
+
+/// A triple on units: inclusive `(first, last)` unit spans and the predicate id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct UnitTriple {
+    /// Subject units.
+    pub subject: (usize, usize),
+    /// Predicate id.
+    pub predicate: usize,
+    /// Object units.
+    pub object: (usize, usize),
+}
+
+/// One training example: unit ids and the located triples on units.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TripleExample {
+    /// Unit ids.
+    pub ids: Vec<i64>,
+    /// Triples (unique).
+    pub triples: Vec<UnitTriple>,
+}
+
+/// Map located character triples onto units; triples not aligned to unit boundaries (or cut off
+/// by truncation) are returned as the second value.
+pub fn to_units(units: &Units, located: &Located) -> (Vec<UnitTriple>, Vec<CharTriple>) {
+    let mut kept = Vec::new();
+    let mut lost = Vec::new();
+    for t in &located.triples {
+        match (units.unit_span(&t.subject), units.unit_span(&t.object)) {
+            (Some(subject), Some(object)) => {
+                let u = UnitTriple {
+                    subject,
+                    predicate: t.predicate,
+                    object,
+                };
+                if !kept.contains(&u) {
+                    kept.push(u);
+                }
+            }
+            _ => lost.push(t.clone()),
+        }
+    }
+    (kept, lost)
+}
