@@ -246,7 +246,8 @@ impl TripleModel for DgcnnTriples {
         let pick = |x: &Tensor<3>| x.clone().select(0, rows.clone());
         let (t, attended) = (pick(&s.t), pick(&s.attended));
         let (pn_start, pn_end, pc) = (pick(&s.pn_start), pick(&s.pn_end), pick(&s.pc));
-        let padding = s.padding.clone().select(0, rows.clone());
+        // Selecting rows of a Bool tensor yields a plain u8 tensor on Flex; go through Int.
+        let padding = s.padding.clone().int().select(0, rows.clone()).equal_elem(1);
         let [_, len, d] = t.dims();
         let device = t.device();
         let start = subjects.clone().slice_dim(1, 0..1).reshape([n]);

@@ -30,4 +30,4 @@ pub use task::{
     ExampleReport, TriplesTask, batch_loss, build_examples, evaluate_samples, predict,
     predict_units,
 };
-pub use units::{TripleExample, UnitEncoder, UnitTriple, Units, to_units};
+pub use units::{TripleExample, UnitEncoder, UnitTriple, Units, spare_token_ids, to_units};

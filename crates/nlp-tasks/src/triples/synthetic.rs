@@ -88,7 +88,7 @@ impl NamePools {
     }
 
     /// Split every pool (seeded shuffle): the first part for training, the rest (a `dev_share`
-    /// of each pool, at least one name) held out.
+    /// of each pool, at least one name) held out; no held-out string stays in any training pool.
     pub fn split(&self, dev_share: f64, seed: u64) -> (Self, Self) {
         let mut rng = StdRng::seed_from_u64(seed);
         let mut cut = |pool: &[String]| {
@@ -101,6 +101,13 @@ impl NamePools {
         let (p_train, p_dev) = cut(&self.persons);
         let (l_train, l_dev) = cut(&self.places);
         let (o_train, o_dev) = cut(&self.orgs);
+        // A string can be a name of two types (a person and a place); keep it out of training
+        // when any dev pool holds it.
+        let held: BTreeSet<&String> = p_dev.iter().chain(&l_dev).chain(&o_dev).collect();
+        let keep = |v: Vec<String>| -> Vec<String> {
+            v.into_iter().filter(|n| !held.contains(n)).collect()
+        };
+        let (p_train, l_train, o_train) = (keep(p_train), keep(l_train), keep(o_train));
         (
             Self {
                 persons: p_train,
@@ -116,14 +123,14 @@ impl NamePools {
     }
 
     fn usable(&self) -> bool {
-        self.persons.len() >= 4 && self.places.len() >= 3 && self.orgs.len() >= 4
+        self.persons.len() >= 4 && self.places.len() >= 3 && self.orgs.len() >= 2
     }
 }
 
 /// Why no synthetic set could be made.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 #[error(
-    "too few names to fill the templates (need 4 persons, 3 places, 4 organisations in each \
+    "too few names to fill the templates (need 4 persons, 3 places, 2 organisations in each \
      of train and dev; have train {train:?}, dev {dev:?})"
 )]
 pub struct TooFewNames {
@@ -157,7 +164,8 @@ impl Filler<'_> {
                 return name;
             }
         }
-        // Tiny pools: accept a clash rather than loop forever.
+        // Tiny pools: accept a clash rather than loop forever (triples stay correct: a repeated
+        // name is located at its first occurrence, like any other).
         let name = pool.choose(rng).expect("pools are not empty").clone();
         self.used.push(name.clone());
         name

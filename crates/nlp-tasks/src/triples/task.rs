@@ -257,7 +257,14 @@ impl<M: TripleModel> TrainTask for TriplesTask<'_, M> {
         let m = evaluate_samples(model, self.encoder, self.schema, self.dev).counts();
         Evaluation {
             score: m.f1(),
-            report: format!("precision {:.4} recall {:.4}", m.precision(), m.recall()),
+            report: format!(
+                "precision {:.4} recall {:.4}, {} of {} predicted triples right, {} gold",
+                m.precision(),
+                m.recall(),
+                m.correct,
+                m.predicted,
+                m.gold
+            ),
         }
     }
 

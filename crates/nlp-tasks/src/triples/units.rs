@@ -1,6 +1,7 @@
 //! Units the models read: characters (DGCNN) or WordPiece tokens (BERT), each with its
 //! character range in the text, so that spans found on units map back to text.
 
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Range;
 
 use nlp_models::tokenizer::BertTokenizer;
@@ -64,6 +65,9 @@ pub enum UnitEncoder {
         tokenizer: BertTokenizer,
         /// Longest sequence kept (special tokens included).
         max_len: usize,
+        /// Characters the vocabulary lacks, given ids of its `[unused*]` tokens: an `[UNK]`
+        /// token of exactly one such character gets that id (see [`spare_token_ids`]).
+        extra: BTreeMap<char, i64>,
     },
 }
 
@@ -76,12 +80,26 @@ impl UnitEncoder {
                 let offsets = (0..ids.len()).map(|i| i..i + 1).collect();
                 Ok(Units { ids, offsets })
             }
-            Self::Bert { tokenizer, max_len } => {
+            Self::Bert {
+                tokenizer,
+                max_len,
+                extra,
+            } => {
                 let enc = tokenizer
                     .encode(text, None, Some(*max_len))
                     .map_err(|e| e.to_string())?;
+                let unk = tokenizer.token_to_id("[UNK]").map(i64::from);
+                let chars: Vec<char> = text.chars().collect();
+                let id_of = |(&id, &(a, b)): (&u32, &(usize, usize))| {
+                    let id = i64::from(id);
+                    if Some(id) == unk && b == a + 1 {
+                        chars.get(a).and_then(|c| extra.get(c)).copied().unwrap_or(id)
+                    } else {
+                        id
+                    }
+                };
                 Ok(Units {
-                    ids: enc.ids.iter().map(|&i| i as i64).collect(),
+                    ids: enc.ids.iter().zip(&enc.offsets).map(id_of).collect(),
                     offsets: enc
                         .offsets
                         .iter()
@@ -135,4 +153,37 @@ pub fn to_units(units: &Units, located: &Located) -> (Vec<UnitTriple>, Vec<CharT
         }
     }
     (kept, lost)
+}
+
+/// Give the most frequent characters of `texts` that `tokenizer` turns into `[UNK]` the ids of
+/// its spare `[unused0]`, `[unused1]`, … tokens (ties broken by first appearance), so that a
+/// pre-trained BERT with a small CJK vocabulary can learn embeddings for them.
+pub fn spare_token_ids<'a>(
+    tokenizer: &BertTokenizer,
+    texts: impl IntoIterator<Item = &'a str>,
+) -> BTreeMap<char, i64> {
+    let spare: Vec<i64> = (0..)
+        .map_while(|k| tokenizer.token_to_id(&format!("[unused{k}]")))
+        .map(i64::from)
+        .collect();
+    let mut counts: HashMap<char, (usize, usize)> = HashMap::new();
+    let mut buf = [0u8; 4];
+    for text in texts {
+        for c in text.chars() {
+            let next = counts.len();
+            counts.entry(c).or_insert((0, next)).0 += 1;
+        }
+    }
+    let mut missing: Vec<(char, (usize, usize))> = counts
+        .into_iter()
+        .filter(|(c, _)| {
+            !c.is_whitespace() && tokenizer.token_to_id(c.encode_utf8(&mut buf)).is_none()
+        })
+        .collect();
+    missing.sort_by_key(|&(_, (n, first))| (std::cmp::Reverse(n), first));
+    missing
+        .into_iter()
+        .zip(spare)
+        .map(|((c, _), id)| (c, id))
+        .collect()
 }

@@ -2,3 +2,4 @@
 
 mod ner;
 mod train;
+mod triples;

@@ -49,7 +49,7 @@ fn setup() -> Setup {
 /// final weights and per-step losses.
 /// Burn's random generator is global to the process; training runs of different tests must not
 /// interleave their draws.
-static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+pub static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run(
     s: &Setup,
