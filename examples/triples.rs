@@ -231,7 +231,7 @@ fn make_encoder(args: &Args, train: Option<&[Sample]>) -> anyhow::Result<UnitEnc
                 )?,
             };
             Ok(UnitEncoder::Bert {
-                tokenizer,
+                tokenizer: Box::new(tokenizer),
                 max_len: args.max_len,
                 extra,
             })
@@ -318,12 +318,7 @@ fn train_and_report<M: TripleModel>(
     Ok(())
 }
 
-fn run_predict(
-    args: &Args,
-    schema: &Schema,
-    device: &Device,
-    input: &Path,
-) -> anyhow::Result<()> {
+fn run_predict(args: &Args, schema: &Schema, device: &Device, input: &Path) -> anyhow::Result<()> {
     let raw =
         std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
     let texts: Vec<String> = raw

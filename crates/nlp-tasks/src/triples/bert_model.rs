@@ -93,9 +93,10 @@ impl TripleModel for BertTriples {
         let x = last
             .attention_norm
             .forward(x.add(last.dropout.forward(context)));
-        let ff = last
-            .output
-            .forward(last.activation.forward(last.intermediate.forward(x.clone())));
+        let ff = last.output.forward(
+            last.activation
+                .forward(last.intermediate.forward(x.clone())),
+        );
         let pre_norm = x.add(last.dropout.forward(ff));
         let hidden = last.output_norm.forward(pre_norm.clone());
         BertState {

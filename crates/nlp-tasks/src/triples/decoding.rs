@@ -49,12 +49,7 @@ pub fn decode_objects(
 
 /// Triples on units → string triples of `text` (spans touching special tokens are dropped;
 /// duplicates are kept once, in order).
-pub fn to_text(
-    text: &str,
-    units: &Units,
-    triples: &[UnitTriple],
-    schema: &Schema,
-) -> Vec<Triple> {
+pub fn to_text(text: &str, units: &Units, triples: &[UnitTriple], schema: &Schema) -> Vec<Triple> {
     let chars: Vec<char> = text.chars().collect();
     let piece = |(a, b): (usize, usize)| {
         units

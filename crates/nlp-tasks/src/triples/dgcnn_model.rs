@@ -177,7 +177,11 @@ pub struct DgcnnState {
 fn zero_padding(x: Tensor<3>, padding: &Tensor<2, Bool>) -> Tensor<3> {
     let [b, l, d] = x.dims();
     x.mask_fill(
-        padding.clone().bool_not().unsqueeze_dim::<3>(2).expand([b, l, d]),
+        padding
+            .clone()
+            .bool_not()
+            .unsqueeze_dim::<3>(2)
+            .expand([b, l, d]),
         0.0,
     )
 }
@@ -211,7 +215,11 @@ impl TripleModel for DgcnnTriples {
             .context;
         let attended = zero_padding(attended, &padding);
         let [_, _, d] = t.dims();
-        let hidden = padding.clone().bool_not().unsqueeze_dim::<3>(2).expand([b, len, d]);
+        let hidden = padding
+            .clone()
+            .bool_not()
+            .unsqueeze_dim::<3>(2)
+            .expand([b, len, d]);
         let pooled = t.clone().mask_fill(hidden, -1.0e9).max_dim(1);
         DgcnnState {
             pn_start: self.entity_start.forward(t.clone()),
@@ -247,7 +255,12 @@ impl TripleModel for DgcnnTriples {
         let (t, attended) = (pick(&s.t), pick(&s.attended));
         let (pn_start, pn_end, pc) = (pick(&s.pn_start), pick(&s.pn_end), pick(&s.pc));
         // Selecting rows of a Bool tensor yields a plain u8 tensor on Flex; go through Int.
-        let padding = s.padding.clone().int().select(0, rows.clone()).equal_elem(1);
+        let padding = s
+            .padding
+            .clone()
+            .int()
+            .select(0, rows.clone())
+            .equal_elem(1);
         let [_, len, d] = t.dims();
         let device = t.device();
         let start = subjects.clone().slice_dim(1, 0..1).reshape([n]);

@@ -258,11 +258,7 @@ fn clause(rng: &mut StdRng, f: &mut Filler) -> (String, Vec<Triple>) {
             let (a, b, l) = (f.person(rng), f.person(rng), f.place(rng));
             (
                 format!("{a}的丈夫是{b}，{b}出生在{l}"),
-                vec![
-                    t(&a, "丈夫", &b),
-                    t(&b, "妻子", &a),
-                    t(&b, "出生地", &l),
-                ],
+                vec![t(&a, "丈夫", &b), t(&b, "妻子", &a), t(&b, "出生地", &l)],
             )
         }
         8 => {

@@ -45,7 +45,7 @@ impl Units {
     /// The characters covered by units `first..=last`, if both are real units.
     pub fn char_span(&self, first: usize, last: usize) -> Option<Range<usize>> {
         let (a, b) = (self.offsets.get(first)?, self.offsets.get(last)?);
-        (!a.is_empty() && !b.is_empty() && a.start < b.end).then(|| a.start..b.end)
+        (!a.is_empty() && !b.is_empty() && a.start < b.end).then_some(a.start..b.end)
     }
 }
 
@@ -62,7 +62,7 @@ pub enum UnitEncoder {
     /// BERT WordPiece with `[CLS]` and `[SEP]`, at most `max_len` tokens.
     Bert {
         /// The tokenizer.
-        tokenizer: BertTokenizer,
+        tokenizer: Box<BertTokenizer>,
         /// Longest sequence kept (special tokens included).
         max_len: usize,
         /// Characters the vocabulary lacks, given ids of its `[unused*]` tokens: an `[UNK]`
@@ -93,7 +93,11 @@ impl UnitEncoder {
                 let id_of = |(&id, &(a, b)): (&u32, &(usize, usize))| {
                     let id = i64::from(id);
                     if Some(id) == unk && b == a + 1 {
-                        chars.get(a).and_then(|c| extra.get(c)).copied().unwrap_or(id)
+                        chars
+                            .get(a)
+                            .and_then(|c| extra.get(c))
+                            .copied()
+                            .unwrap_or(id)
                     } else {
                         id
                     }

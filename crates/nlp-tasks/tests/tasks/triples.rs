@@ -143,7 +143,10 @@ fn examples_on_characters_with_truncation_reported() {
     let (examples, report) = build_examples(&samples, &encoder, &s);
     assert_eq!(examples.len(), 1);
     assert_eq!(report.unencodable, 1);
-    assert_eq!((report.missing_triples, report.samples_with_missing), (1, 1));
+    assert_eq!(
+        (report.missing_triples, report.samples_with_missing),
+        (1, 1)
+    );
     assert_eq!(report.first_missing, vec![1]);
     // "北京" lies beyond the 8 kept characters.
     assert_eq!(report.unaligned_triples, 1);
@@ -226,7 +229,11 @@ fn subject_sampling_by_hand() {
     // index = (position · 2 + predicate) · 2 + column
     assert_eq!(ones, vec![24, 33, 38, 39]);
     // A sampled pair that is no real subject has no object.
-    assert!(object_labels(10, 2, &triples, (2, 5)).iter().all(|&v| v == 0.0));
+    assert!(
+        object_labels(10, 2, &triples, (2, 5))
+            .iter()
+            .all(|&v| v == 0.0)
+    );
 }
 
 #[test]
@@ -254,10 +261,7 @@ fn decoding_hand_made_probabilities() {
     o[4] = 0.61; // position 1, predicate 0, start
     o[5] = 0.51; // position 1, predicate 0, end
     o[9] = 0.49; // position 2, predicate 0, end below threshold
-    assert_eq!(
-        decode_objects(&o, 3, 2, th),
-        vec![(0, (1, 1)), (1, (0, 2))]
-    );
+    assert_eq!(decode_objects(&o, 3, 2, th), vec![(0, (1, 1)), (1, (0, 2))]);
 }
 
 #[test]
@@ -291,7 +295,12 @@ fn bce_masked_mean_and_gather_by_hand() {
     let p = Tensor::<2>::from_data(TensorData::new(vec![0.8f32, 0.25, 0.5, 0.0], [2, 2]), &dev);
     let y = Tensor::<2>::from_data(TensorData::new(vec![1.0f32, 0.0, 1.0, 1.0], [2, 2]), &dev);
     let l = bce(p, y).try_into_vec_as::<f32>().unwrap();
-    let expected = [-(0.8f32).ln(), -(0.75f32).ln(), -(0.5f32).ln(), -(1e-7f32).ln()];
+    let expected = [
+        -(0.8f32).ln(),
+        -(0.75f32).ln(),
+        -(0.5f32).ln(),
+        -(1e-7f32).ln(),
+    ];
     for (a, b) in l.iter().zip(expected) {
         assert!((a - b).abs() < 1e-4, "{l:?}");
     }
@@ -311,8 +320,7 @@ fn bce_masked_mean_and_gather_by_hand() {
 }
 
 fn fixture_pools() -> NamePools {
-    let path =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/199801_head200.txt");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/199801_head200.txt");
     let corpus = nlp_tasks::ner::load(&path).unwrap();
     let all: Vec<_> = corpus
         .train
@@ -329,7 +337,10 @@ fn synthetic_set_is_deterministic_and_dev_names_are_held_out() {
     assert!(pools.persons.contains(&"江泽民".to_string()));
     assert!(pools.orgs.contains(&"中共中央".to_string()));
     let (train, dev) = synthetic::generate(&pools, 200, 60, 7).unwrap();
-    assert_eq!(synthetic::generate(&pools, 200, 60, 7).unwrap(), (train.clone(), dev.clone()));
+    assert_eq!(
+        synthetic::generate(&pools, 200, 60, 7).unwrap(),
+        (train.clone(), dev.clone())
+    );
     let (train_pools, dev_pools) = pools.split(0.25, 7);
     let held: std::collections::HashSet<&String> = dev_pools
         .persons
@@ -378,7 +389,11 @@ fn synthetic_set_is_deterministic_and_dev_names_are_held_out() {
         }
     }
     assert!(several_objects && nested);
-    assert!(train.iter().any(|s| s.spo_list.is_empty() || s.spo_list.len() >= 4));
+    assert!(
+        train
+            .iter()
+            .any(|s| s.spo_list.is_empty() || s.spo_list.len() >= 4)
+    );
 }
 
 /// A tiny random BERT (no checkpoint needed).
@@ -407,7 +422,12 @@ fn bert_model_shapes_and_hand_run_last_block() {
         .try_into_vec_as::<f32>()
         .unwrap();
     let mine = state.hidden.clone().try_into_vec_as::<f32>().unwrap();
-    assert!(reference.iter().zip(&mine).all(|(a, b)| (a - b).abs() < 1e-4));
+    assert!(
+        reference
+            .iter()
+            .zip(&mine)
+            .all(|(a, b)| (a - b).abs() < 1e-4)
+    );
     let s = model.subject_probs(&state);
     assert_eq!(s.dims(), [2, 4, 2]);
     let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 1, 0], [3]), &dev);
@@ -461,7 +481,10 @@ fn dgcnn_model_trains_on_synthetic_samples() {
     let losses = &outcome.state.step_losses;
     let first: f64 = losses[..5].iter().sum::<f64>() / 5.0;
     let last: f64 = losses[losses.len() - 5..].iter().sum::<f64>() / 5.0;
-    assert!(last < 0.7 * first, "loss did not fall: {first:.3} → {last:.3}");
+    assert!(
+        last < 0.7 * first,
+        "loss did not fall: {first:.3} → {last:.3}"
+    );
     assert!(out.join("best.bpk").exists());
     std::fs::remove_dir_all(&out).ok();
 }
@@ -472,7 +495,10 @@ fn bert_model_loss_falls_on_a_batch() {
     let (train, schema) = tiny_triples();
     let vocab = CharVocab::build(train.iter().map(|s| s.text.as_str()), 1);
     // Character ids stand in for token ids: the same unit layout as BERT minus [CLS]/[SEP].
-    let encoder = UnitEncoder::Chars { vocab: vocab.clone(), max_len: 48 };
+    let encoder = UnitEncoder::Chars {
+        vocab: vocab.clone(),
+        max_len: 48,
+    };
     let (examples, _) = build_examples(&train[..8], &encoder, &schema);
     let device = Device::flex().autodiff();
     device.seed(9);
