@@ -517,3 +517,36 @@ fn bert_model_loss_falls_on_a_batch() {
     assert!(losses.iter().all(|l| l.is_finite()));
     assert!(losses[14] < 0.5 * losses[0], "{losses:?}");
 }
+
+#[test]
+fn bert_units_map_missing_characters_to_spare_tokens() {
+    let dir = scratch("vocab");
+    let vocab = dir.join("vocab.txt");
+    // ids: [PAD] 0, [UNK] 1, [CLS] 2, [SEP] 3, [unused0] 4, [unused1] 5, 于 6, 生 7, 出 8
+    std::fs::write(
+        &vocab,
+        "[PAD]\n[UNK]\n[CLS]\n[SEP]\n[unused0]\n[unused1]\n于\n生\n出\n",
+    )
+    .unwrap();
+    let tokenizer = nlp_models::tokenizer::BertTokenizer::from_vocab(&vocab, true).unwrap();
+    // 京 occurs three times, 北 twice, 王 once: two spare ids go to 京 then 北.
+    let extra = nlp_tasks::triples::spare_token_ids(&tokenizer, ["王出生于北京", "北京京"]);
+    assert_eq!(
+        extra.into_iter().collect::<Vec<_>>(),
+        vec![('京', 4), ('北', 5)]
+    );
+    let extra = nlp_tasks::triples::spare_token_ids(&tokenizer, ["北京京"]);
+    let encoder = UnitEncoder::Bert {
+        tokenizer: Box::new(tokenizer),
+        max_len: 16,
+        extra,
+    };
+    let units = encoder.encode("王出生于北京").unwrap();
+    assert_eq!(units.ids, vec![2, 1, 8, 7, 6, 5, 4, 3]);
+    assert_eq!(
+        (units.offsets[0].clone(), units.offsets[1].clone()),
+        (0..0, 0..1)
+    );
+    assert_eq!(units.unit_span(&(4..6)), Some((5, 6)));
+    std::fs::remove_dir_all(&dir).ok();
+}
