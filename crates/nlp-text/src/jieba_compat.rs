@@ -111,9 +111,10 @@ impl PrefixDict {
         self.child_logf(node, c).0
     }
 
-    /// Child of `node` by `c` with its word `ln freq` (-inf for a mere prefix).
+    /// Child of `node` (0 is the root) by `c` with its word `ln freq` (-inf for a mere prefix
+    /// or no child); the child is `u32::MAX` when there is none.
     #[inline]
-    fn child_logf(&self, node: u32, c: char) -> (u32, f64) {
+    pub fn child_logf(&self, node: u32, c: char) -> (u32, f64) {
         if node == 0 && (c as u32) < (1 << 16) {
             (self.root[c as usize], self.root_logf[c as usize])
         } else {

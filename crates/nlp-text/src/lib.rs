@@ -40,6 +40,8 @@ pub mod progress;
 pub mod segeval;
 pub mod segment;
 pub mod spill;
+pub mod units;
+pub mod width;
 pub mod wordfreq;
 
 /// Errors of this crate.

@@ -166,3 +166,42 @@ fn spilled_discovery_equals_in_memory_discovery() {
         .collect();
     assert_eq!(a, b);
 }
+
+#[test]
+fn full_width_forms_are_folded_unless_disabled() {
+    // "１２ab" x3 and "12" x1: folded, the pieces are 12ab x3 and 12 x1 (same characters), so
+    // 1=4 2=4 a=3 b=3 (total 14); 12 = 4: ln(14*4/16) = 1.25; 2a = 3: ln(14*3/12) = 1.25;
+    // ab = 3: ln(14*3/9) = 1.54. Threshold 1.0 keeps them all; the 3- and 4-grams need 9.
+    let text = "１２ab\n１２ab\n１２ab\n12\n";
+    let mut p = Params::v2019();
+    p.min_count = 3;
+    p.thresholds = vec![0.0, 1.0, 9.0, 9.0];
+    // Pre-segmentation joins 1-2-a-b (every neighbour pair kept) into 12ab (x3), and 12 (x1);
+    // 12ab fails the back-check (a 4-piece must be a kept gram), 12 is below min_count.
+    assert!(run(text, &p, &cfg(1)).is_empty());
+    p.thresholds = vec![0.0, 1.0, 0.0, 0.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("12ab", 3)]));
+    // Unfolded, full-width digits are separators: pieces ab x3 and 12 x1, a=3 b=3 1=1 2=1
+    // (total 8), ab: ln(8*3/9) = 0.98.
+    p.fold_width = false;
+    p.thresholds = vec![0.0, 0.9, 0.0, 0.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("ab", 3)]));
+}
+
+#[test]
+fn auto_min_count_scales_with_corpus_size() {
+    use nlp_text::newwords::auto_min_count;
+    // 32 * chars / 7.3e8, rounded, clamped to 2..=32.
+    assert_eq!(auto_min_count(Variant::V2019, 1_606_385), 2);
+    assert_eq!(auto_min_count(Variant::V2019, 100_000_000), 4); // 4.38
+    assert_eq!(auto_min_count(Variant::V2019, 365_000_000), 16);
+    assert_eq!(auto_min_count(Variant::V2019, 10_000_000_000), 32);
+    assert_eq!(auto_min_count(Variant::V2017, 365_000_000), 64);
+    // The discovery reports the count it used: 3 lines of "ab" = 6 characters -> 2.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "in.txt", b"ab\nab\nab\n");
+    let mut p = Params::v2019();
+    p.auto_min_count = true;
+    let (_, report) = discover(vec![Source::File(path)], &p, &cfg(1)).unwrap();
+    assert_eq!(report.min_count, 2);
+}
