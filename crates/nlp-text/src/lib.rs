@@ -36,6 +36,7 @@ pub mod newwords;
 pub mod ngram;
 pub mod output;
 pub mod parallel;
+pub mod prefix_dict;
 pub mod progress;
 pub mod segeval;
 pub mod segment;

@@ -176,23 +176,23 @@ impl LexiconSegmenter {
         s.route.resize(b - a + 1, (0.0, 0));
         for k in (a..b).rev() {
             let mut best: Option<(f64, usize)> = None;
-            let mut node = 0u32;
-            'walk: for j in k..b {
-                let u = s.units[j];
-                let mut logf = f64::NEG_INFINITY;
-                for &c in &s.chars[u.start..u.end] {
-                    let (next, lf) = dict.child_logf(node, c);
-                    if next == u32::MAX {
-                        break 'walk;
+            let first = s.units[k];
+            if let Some((mut cur, mut logf)) = dict.start(s.chars[first.start]) {
+                'walk: for j in k..b {
+                    let u = s.units[j];
+                    let from = if j == k { u.start + 1 } else { u.start };
+                    for &c in &s.chars[from..u.end] {
+                        match cur.step(c) {
+                            Some(l) => logf = l,
+                            None => break 'walk,
+                        }
                     }
-                    node = next;
-                    logf = lf;
-                }
-                if logf != f64::NEG_INFINITY {
-                    let v = logf - self.logtotal + s.route[j + 1 - a].0;
-                    // Ties go to the longer word, as Python's max over (value, end) tuples.
-                    if best.is_none_or(|b| v >= b.0) {
-                        best = Some((v, j));
+                    if logf != f64::NEG_INFINITY {
+                        let v = logf - self.logtotal + s.route[j + 1 - a].0;
+                        // Ties go to the longer word, as Python's max over (value, end) tuples.
+                        if best.is_none_or(|b| v >= b.0) {
+                            best = Some((v, j));
+                        }
                     }
                 }
             }
