@@ -2,9 +2,9 @@
 //!
 //! The dictionary lookups, DAG and maximum-probability route are done here over a trie with a
 //! direct table for the first character (the jieba 0.42.1 `dict.txt` is embedded, gzipped);
-//! unknown stretches go to jieba-rs's HMM (the same `hmm.model` as Python). Doing the DAG
-//! here instead of calling `jieba_rs::Jieba::cut` is about twice as fast, and it fixes where
-//! jieba-rs 0.8.1 departs from Python jieba:
+//! unknown stretches go to the HMM of [`crate::hmm`] (Python's `finalseg` probabilities in
+//! dense tables). Doing this here instead of calling `jieba_rs::Jieba::cut` is about three
+//! times as fast, and it avoids where jieba-rs 0.8.1 departs from Python jieba:
 //!
 //! 1. jieba-rs's "Han block" pattern also covers CJK extension A, U+9FD6–U+9FFF, compatibility
 //!    ideographs and the supplementary planes; Python's is `[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+`
@@ -15,9 +15,8 @@
 
 use std::io::{BufRead, Read};
 
-use jieba_rs::Jieba;
-
 use crate::Error;
+use crate::hmm::Hmm;
 
 static DICT_GZ: &[u8] = include_bytes!("../data/jieba-0.42.1-dict.txt.gz");
 
@@ -77,7 +76,7 @@ pub use crate::prefix_dict::{NONE, PrefixDict};
 pub struct JiebaPy {
     dict: PrefixDict,
     logtotal: f64,
-    hmm: Jieba,
+    hmm: &'static Hmm,
 }
 
 impl JiebaPy {
@@ -116,7 +115,7 @@ impl JiebaPy {
         JiebaPy {
             dict,
             logtotal,
-            hmm: Jieba::empty(),
+            hmm: Hmm::get(),
         }
     }
 
@@ -341,8 +340,7 @@ impl JiebaPy {
                 .sum();
             let part = &rest[..len];
             if han {
-                // An empty jieba-rs dictionary sends the whole run to its HMM (Viterbi).
-                out.extend(self.hmm.cut(part, true));
+                self.hmm.cut(part, out);
             } else {
                 py_skip_split(part, out);
             }

@@ -30,6 +30,7 @@
 use std::path::PathBuf;
 
 pub mod gramcount;
+pub mod hmm;
 pub mod input;
 pub mod jieba_compat;
 pub mod newwords;

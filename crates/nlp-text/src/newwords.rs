@@ -16,11 +16,14 @@
 //! counts of the 1-grams that reach `min_count`, and a back-check requiring every window of
 //! 3..=n characters of a piece of length ≥ 3 to be kept.
 
+use std::io;
 use std::path::PathBuf;
 
 use hashbrown::{HashMap, HashSet};
 
-use crate::gramcount::{SortCounter, merge_sort_counters};
+use crate::gramcount::{
+    SortCounter, SortedParts, for_each_merged, merge_sort_counters, par_merge_ranges,
+};
 use crate::input::{BatchReader, InputStats, Source, total_bytes};
 use crate::ngram::{GramKey, pieces_folded, word_code};
 use crate::output::{Ranked, RankedCollector};
@@ -340,28 +343,44 @@ pub fn count_grams<K: GramKey>(
         params.min_count
     };
     report.min_count = min_count;
+    // Each worker's counter is finished (its runs sorted and merged) in a thread of its own.
+    let finished: Vec<io::Result<SortedParts<K>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = states
+            .into_iter()
+            .map(|(c, _)| scope.spawn(move || c.finish()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("finishing thread panicked"))
+            .collect()
+    });
     let mut parts = Vec::new();
-    for (c, _) in states {
-        let part = c.finish().map_err(spill_err)?;
+    for part in finished {
+        let part = part.map_err(spill_err)?;
         report.spilled_runs += part.1.len();
         parts.push(part);
     }
-    let mut frequent = HashMap::new();
-    let (mut chars, mut frequent_chars, mut distinct) = (0u64, 0u64, 0u64);
-    merge_sort_counters(parts, dir, |k: K, c| {
-        distinct += 1;
-        let unigram = k.len() == 1;
-        if unigram {
-            chars += c;
+    let mut tally = GramTally::default();
+    if parts.iter().all(|(_, disk)| disk.is_empty()) {
+        // All in memory: merge `threads` key ranges in parallel.
+        let runs: Vec<Vec<(K, u64)>> = parts.into_iter().flat_map(|(m, _)| m).collect();
+        for t in par_merge_ranges(&runs, threads, |slices| {
+            let mut t = GramTally::default();
+            for_each_merged(slices, |k, c| t.add(k, c, min_count));
+            t
+        }) {
+            tally.absorb(t);
         }
-        if c >= min_count {
-            if unigram {
-                frequent_chars += c;
-            }
-            frequent.insert(k, c);
-        }
-    })
-    .map_err(spill_err)?;
+    } else {
+        merge_sort_counters(parts, dir, |k: K, c| tally.add(k, c, min_count)).map_err(spill_err)?;
+    }
+    let GramTally {
+        chars,
+        frequent_chars,
+        distinct,
+        frequent,
+    } = tally;
+    let frequent: HashMap<K, u64> = frequent.into_iter().collect();
     report.chars = chars;
     report.distinct_grams = distinct;
     report.frequent_grams = frequent.len();
@@ -370,6 +389,49 @@ pub fn count_grams<K: GramKey>(
         Variant::V2017 => frequent_chars,
     };
     Ok(frequent)
+}
+
+/// What the merge of the gram counts keeps: totals and the frequent grams.
+struct GramTally<K> {
+    chars: u64,
+    frequent_chars: u64,
+    distinct: u64,
+    frequent: Vec<(K, u64)>,
+}
+
+impl<K> Default for GramTally<K> {
+    fn default() -> Self {
+        GramTally {
+            chars: 0,
+            frequent_chars: 0,
+            distinct: 0,
+            frequent: Vec::new(),
+        }
+    }
+}
+
+impl<K: GramKey> GramTally<K> {
+    #[inline]
+    fn add(&mut self, k: K, c: u64, min_count: u64) {
+        self.distinct += 1;
+        let unigram = k.len() == 1;
+        if unigram {
+            self.chars += c;
+        }
+        if c >= min_count {
+            if unigram {
+                self.frequent_chars += c;
+            }
+            self.frequent.push((k, c));
+        }
+    }
+
+    fn absorb(&mut self, other: Self) {
+        self.chars += other.chars;
+        self.frequent_chars += other.frequent_chars;
+        self.distinct += other.distinct;
+        self.frequent.extend(other.frequent);
+    }
 }
 
 /// Runs the whole discovery and returns the words ranked by count (then word).
