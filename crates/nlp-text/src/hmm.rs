@@ -115,7 +115,8 @@ impl Hmm {
             }
             v = next;
         }
-        let last = if v[S] > v[E] || v[S] == v[E] { S } else { E };
+        // max((v[E], "E"), (v[S], "S")): S on a tie.
+        let last = if v[S] >= v[E] { S } else { E };
         path.clear();
         path.resize(n, 0);
         let mut y = last;
