@@ -50,6 +50,19 @@ pub fn radix_sort<K: GramKey>(v: &mut Vec<K>, tmp: &mut Vec<K>, bits: u32) {
     }
 }
 
+/// Run-length encodes sorted keys into `(key, count)` pairs (allocated at the exact size).
+fn run_length<K: GramKey>(sorted: &[K]) -> Vec<(K, u64)> {
+    let distinct = 1 + sorted.windows(2).filter(|w| w[0] != w[1]).count();
+    let mut run: Vec<(K, u64)> = Vec::with_capacity(distinct);
+    for &k in sorted {
+        match run.last_mut() {
+            Some((last, c)) if *last == k => *c += 1,
+            _ => run.push((k, 1)),
+        }
+    }
+    run
+}
+
 /// Merges sorted runs, summing equal keys.
 pub fn merge_sorted<K: GramKey>(runs: &[Vec<(K, u64)>]) -> Vec<(K, u64)> {
     let mut out: Vec<(K, u64)> = Vec::with_capacity(runs.iter().map(Vec::len).max().unwrap_or(0));
@@ -60,6 +73,10 @@ pub fn merge_sorted<K: GramKey>(runs: &[Vec<(K, u64)>]) -> Vec<(K, u64)> {
 
 /// Calls `f` once per distinct key of the sorted runs, in key order, with the summed count.
 pub fn for_each_merged<K: GramKey>(runs: &[&[(K, u64)]], mut f: impl FnMut(K, u64)) {
+    if let [a] = runs {
+        a.iter().for_each(|&(k, c)| f(k, c));
+        return;
+    }
     if let [a, b] = runs {
         // Two runs (two workers): a plain two-way merge.
         let (mut i, mut j) = (0, 0);
@@ -209,13 +226,7 @@ impl<K: GramKey> SortCounter<K> {
             return Ok(());
         }
         radix_sort(buf, &mut self.tmp, 15 * len as u32);
-        let mut run: Vec<(K, u64)> = Vec::with_capacity(buf.len() / 2);
-        for &k in buf.iter() {
-            match run.last_mut() {
-                Some((last, c)) if *last == k => *c += 1,
-                _ => run.push((k, 1)),
-            }
-        }
+        let run = run_length(buf);
         buf.clear();
         let runs = &mut self.runs[len - 2];
         runs.push(run);
@@ -232,26 +243,21 @@ impl<K: GramKey> SortCounter<K> {
     }
 
     /// All counts so far as one sorted run (unigrams, then longer grams); clears the runs.
+    /// Each length's runs are merged straight into the output, allocated once.
     fn take_sorted(&mut self) -> Vec<(K, u64)> {
-        let mut all: Vec<(K, u64)> = Vec::new();
-        for runs in self.runs.iter_mut() {
-            let merged = merge_sorted(runs);
-            runs.clear();
-            if all.is_empty() {
-                all = merged;
-            } else {
-                all.extend(merged);
+        let unigrams = self.unigrams.iter().filter(|&&c| c > 0).count();
+        let longer: usize = self.runs.iter().flatten().map(Vec::len).sum();
+        let mut out: Vec<(K, u64)> = Vec::with_capacity(unigrams + longer);
+        for (code, c) in self.unigrams.iter_mut().enumerate() {
+            if *c > 0 {
+                out.push((K::default().push(code as u16), std::mem::take(c)));
             }
         }
-        let uni: Vec<(K, u64)> = self
-            .unigrams
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(code, c)| (K::default().push(code as u16), std::mem::take(c)))
-            .collect();
-        let mut out = uni;
-        out.extend(all);
+        for runs in self.runs.iter_mut() {
+            let slices: Vec<&[(K, u64)]> = runs.iter().map(Vec::as_slice).collect();
+            for_each_merged(&slices, |k, c| out.push((k, c)));
+            runs.clear();
+        }
         out
     }
 
@@ -273,13 +279,7 @@ impl<K: GramKey> SortCounter<K> {
             let buf = &mut self.bufs[len - 2];
             if !buf.is_empty() {
                 radix_sort(buf, &mut self.tmp, 15 * len as u32);
-                let mut run: Vec<(K, u64)> = Vec::with_capacity(buf.len() / 2);
-                for &k in buf.iter() {
-                    match run.last_mut() {
-                        Some((last, c)) if *last == k => *c += 1,
-                        _ => run.push((k, 1)),
-                    }
-                }
+                let run = run_length(buf);
                 buf.clear();
                 self.runs[len - 2].push(run);
             }

@@ -235,6 +235,45 @@ pub fn presegment_codes<K: GramKey>(
     codes: &[u16],
     kept: &HashSet<K>,
     order: usize,
+    f: impl FnMut(usize, usize),
+) {
+    presegment_with(codes, order, |k: K| Some(kept.contains(&k)), f);
+}
+
+/// The kept grams with every prefix of length ≥ 2 of each: `gram -> whether it is kept`, so
+/// that pre-segmentation stops extending a gram as soon as no kept gram can start with it.
+pub struct KeptPrefixes<K>(HashMap<K, bool>);
+
+impl<K: GramKey> KeptPrefixes<K> {
+    /// Builds the prefix table of `kept`.
+    pub fn new(kept: &HashSet<K>) -> Self {
+        let mut m = HashMap::with_capacity(kept.len() * 2);
+        for &k in kept {
+            for j in 2..k.len() {
+                m.entry(k.prefix(j)).or_insert(false);
+            }
+            m.insert(k, true);
+        }
+        KeptPrefixes(m)
+    }
+}
+
+/// [`presegment_codes`] with a prefix table: fewer lookups, same pieces.
+pub fn presegment_prefixed<K: GramKey>(
+    codes: &[u16],
+    kept: &KeptPrefixes<K>,
+    order: usize,
+    f: impl FnMut(usize, usize),
+) {
+    presegment_with(codes, order, |k: K| kept.0.get(&k).copied(), f);
+}
+
+/// The pre-segmentation; `lookup(gram)` is `Some(kept)` for a gram that may be (the prefix of)
+/// a kept gram, `None` to stop extending.
+fn presegment_with<K: GramKey>(
+    codes: &[u16],
+    order: usize,
+    lookup: impl Fn(K) -> Option<bool>,
     mut f: impl FnMut(usize, usize),
 ) {
     let m = codes.len();
@@ -245,11 +284,13 @@ pub fn presegment_codes<K: GramKey>(
             f(start, i);
             start = i;
         }
-        let mut key = K::default();
-        for j in 0..order.min(m - i) {
+        let mut key = K::default().push(codes[i]);
+        for j in 1..order.min(m - i) {
             key = key.push(codes[i + j]);
-            if j >= 1 && kept.contains(&key) {
-                reach = reach.max(i + j + 1);
+            match lookup(key) {
+                None => break,
+                Some(true) => reach = reach.max(i + j + 1),
+                Some(false) => {}
             }
         }
         reach = reach.max(i + 1);
@@ -477,6 +518,8 @@ fn discover_with<K: GramKey>(
     let progress = Progress::new("pre-segment", total_bytes(&sources), cfg.quiet);
     let reader = BatchReader::new(sources, cfg.batch_bytes);
     let kept_ref = &kept;
+    let prefixes = KeptPrefixes::new(&kept);
+    let prefixes = &prefixes;
     // Pieces of up to K::MAX_ORDER characters are counted by packed key, longer ones by string.
     let (states, _) = fold_batches(
         reader,
@@ -502,7 +545,7 @@ fn discover_with<K: GramKey>(
                             codes.push(word_code(c, fold));
                         }
                         offs.push(piece.len());
-                        presegment_codes(&codes, kept_ref, order, |a, b| {
+                        presegment_prefixed(&codes, prefixes, order, |a, b| {
                             if b - a <= K::MAX_ORDER {
                                 let key = codes[a..b].iter().fold(K::default(), |k, &c| k.push(c));
                                 short.add(key, 1);

@@ -205,3 +205,44 @@ fn auto_min_count_scales_with_corpus_size() {
     let (_, report) = discover(vec![Source::File(path)], &p, &cfg(1)).unwrap();
     assert_eq!(report.min_count, 2);
 }
+
+#[test]
+fn prefix_table_presegmentation_equals_the_plain_one() {
+    use nlp_text::newwords::{KeptPrefixes, presegment_codes, presegment_prefixed};
+    use nlp_text::ngram::{pieces, word_code};
+    // Kept grams: every 2..4-gram of a few real phrases (overlapping, with shared prefixes).
+    let mut k = HashSet::new();
+    for phrase in [
+        "中国人民",
+        "人民日报",
+        "中国共产党",
+        "新华社",
+        "记者",
+        "经济发展",
+    ] {
+        let codes: Vec<u16> = phrase.chars().map(|c| word_code(c, true)).collect();
+        for i in 0..codes.len() {
+            for len in 2..=4.min(codes.len() - i) {
+                let key = codes[i..i + len]
+                    .iter()
+                    .fold(0u64, |k, &c| (k << 15) | c as u64);
+                if (i + len) % 2 == 0 {
+                    k.insert(key);
+                }
+            }
+        }
+    }
+    let table = KeptPrefixes::new(&k);
+    let text = std::fs::read_to_string(common::fixture("wordfreq_input.txt")).unwrap();
+    let (mut n, mut joined) = (0, 0);
+    for piece in pieces(&text) {
+        let codes: Vec<u16> = piece.chars().map(|c| word_code(c, true)).collect();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        presegment_codes(&codes, &k, 4, |s, e| a.push((s, e)));
+        presegment_prefixed(&codes, &table, 4, |s, e| b.push((s, e)));
+        assert_eq!(a, b, "{piece}");
+        n += a.len();
+        joined += a.iter().filter(|(s, e)| e - s > 1).count();
+    }
+    assert!(n > 10_000 && joined > 100, "{n} {joined}");
+}
