@@ -246,6 +246,7 @@ pub fn count_words(
                     .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
             }
         }
+        report.spilled_runs += known.runs();
         parts.push(
             known
                 .finish()

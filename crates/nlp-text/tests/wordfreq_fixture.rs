@@ -46,7 +46,7 @@ fn tiny_memory_budget_spills_and_gives_identical_counts() {
     let want = expected();
     // Small batches and a 1-byte budget: the tables spill to disk again and again (the
     // multi-round merge of more than MERGE_FAN_IN runs is tested in `spill`).
-    let (got, spilled) = run(&tiny_cfg(2, 1024));
+    let (got, spilled) = run(&tiny_cfg(2, 2048));
     assert!(spilled > 16, "only {spilled} runs");
     assert_eq!(got, want);
 }
