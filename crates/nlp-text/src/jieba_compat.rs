@@ -13,12 +13,14 @@
 //!    `146-179` stays one token where Python gives `146`, `-`, `179`.
 //! 3. jieba-rs's embedded dictionary lacks one entry of `dict.txt` (`B超 3 n`).
 
-use std::io::{BufRead, Read};
+use std::io::BufRead;
 
 use crate::Error;
 use crate::hmm::Hmm;
 
-static DICT_GZ: &[u8] = include_bytes!("../data/jieba-0.42.1-dict.txt.gz");
+/// jieba 0.42.1's `dict.txt` (word and frequency columns), from `data/jieba-0.42.1-dict.txt.gz`,
+/// decompressed by `build.rs`.
+static DICT: &str = include_str!(concat!(env!("OUT_DIR"), "/jieba-dict.txt"));
 
 /// Python jieba's `re_han_default` character class.
 #[inline]
@@ -82,11 +84,8 @@ pub struct JiebaPy {
 impl JiebaPy {
     /// With jieba 0.42.1's dictionary (embedded).
     pub fn new() -> Self {
-        let mut gz = flate2::read::GzDecoder::new(DICT_GZ);
-        let mut text = String::new();
-        gz.read_to_string(&mut text).expect("embedded dictionary");
         let mut dict = PrefixDict::default();
-        dict.load_str(&text, "embedded dict.txt")
+        dict.load_str(DICT, "embedded dict.txt")
             .expect("embedded dictionary");
         Self::with_prefix_dict(dict)
     }
