@@ -159,13 +159,14 @@ pub fn run(args: &[String]) -> Result<()> {
         println!("  lexicon identical to python: {}", same(&rs_out, &py_out)?);
     }
     let grams = distinct_grams(&n2.stderr);
-    let budget: u64 = 4 << 20;
+    let budget: u64 = 1 << 20;
     let small = work.join("newwords.small-budget.tsv");
-    let b = measure(&mut nw("2", &small, "4M"))?;
-    report("nlp-text newwords, 2 threads, --mem-budget 4M", &b);
+    let b = measure(&mut nw("2", &small, "1M"))?;
+    report("nlp-text newwords, 2 threads, --mem-budget 1M", &b);
     println!("  {}", summary_line(&b));
     if let Some(g) = grams {
-        // A hash table of u64 gram -> u64 count needs at least 17 bytes per entry.
+        // A hash table of u64 gram -> u64 count needs at least 17 bytes per entry (the grams
+        // counted: every 1- and 2-gram, and the longer ones that may reach min_count).
         let table = g * 17;
         println!(
             "  n-gram table: {g} distinct grams >= {} in memory, budget {} ({:.0}x smaller)",

@@ -53,6 +53,9 @@ pub struct Params {
     pub min_count: u64,
     /// Replace `min_count` by [`auto_min_count`] of the characters counted.
     pub auto_min_count: bool,
+    /// Count every gram in one pass, as the post's KenLM step did, instead of skipping the
+    /// grams longer than 2 that cannot reach `min_count` (same words either way).
+    pub all_grams: bool,
     /// Cohesion threshold per gram length 1..=order (index 0 is length 1, unused).
     pub thresholds: Vec<f64>,
     /// Fold full-width digits and letters to ASCII first (see [`crate::width`]), so that
@@ -68,6 +71,7 @@ impl Params {
             order: 4,
             min_count: 32,
             auto_min_count: false,
+            all_grams: false,
             thresholds: vec![0.0, 2.0, 4.0, 6.0],
             fold_width: true,
         }
@@ -80,6 +84,7 @@ impl Params {
             order: 4,
             min_count: 128,
             auto_min_count: false,
+            all_grams: false,
             thresholds: vec![0.0, 5.0, 25.0, 125.0],
             fold_width: true,
         }
@@ -127,7 +132,8 @@ pub struct Report {
     pub total: u64,
     /// Characters counted (sum of all 1-gram counts).
     pub chars: u64,
-    /// Distinct grams counted.
+    /// Distinct grams counted: all of them with `all_grams`, else every 1- and 2-gram and the
+    /// longer grams whose 2-gram windows all reach min_count.
     pub distinct_grams: u64,
     /// The minimum count used (differs from the parameter with `auto_min_count`).
     pub min_count: u64,
@@ -331,7 +337,13 @@ fn spill_err(e: std::io::Error) -> Error {
     Error::Io(PathBuf::from("spill dir"), e)
 }
 
-/// Step 1: exact counts of all 1..=order grams; returns the frequent ones, total and report.
+/// Step 1: exact counts of the grams; returns the frequent ones (count ≥ min_count), with the
+/// totals in `report`.
+///
+/// Unless `params.all_grams`, this takes two passes: every 1- and 2-gram first, then only the
+/// longer grams whose 2-gram windows all reached min_count. A gram occurs at most as often as
+/// any of its windows, so every gram that can reach min_count is still counted exactly; the
+/// second pass just skips sorting the (many) grams that cannot.
 pub fn count_grams<K: GramKey>(
     sources: Vec<Source>,
     params: &Params,
@@ -339,17 +351,68 @@ pub fn count_grams<K: GramKey>(
     dir: &SpillDir,
     report: &mut Report,
 ) -> Result<HashMap<K, u64>, Error> {
+    let order = params.order;
+    let first = if params.all_grams {
+        order
+    } else {
+        order.min(2)
+    };
+    let mut tally = count_pass::<K>(sources.clone(), params, cfg, dir, report, 1, first, None)?;
+    if first < order {
+        let pairs: HashSet<u32> = tally
+            .frequent
+            .iter()
+            .filter(|(k, _)| k.len() == 2)
+            .map(|&(k, _)| (k.prefix(1).digit(0, 15) << 15 | k.suffix_after(1).digit(0, 15)) as u32)
+            .collect();
+        let more = count_pass::<K>(sources, params, cfg, dir, report, 3, order, Some(&pairs))?;
+        tally.distinct += more.distinct;
+        tally.frequent.extend(more.frequent);
+    }
+    report.chars = tally.chars;
+    report.distinct_grams = tally.distinct;
+    report.frequent_grams = tally.frequent.len();
+    report.total = match params.variant {
+        Variant::V2019 => tally.chars,
+        Variant::V2017 => tally.frequent_chars,
+    };
+    Ok(tally.frequent.into_iter().collect())
+}
+
+/// One counting pass over grams of `min_len..=max_len` characters; with `pairs`, a gram is
+/// counted only when each of its 2-gram windows (packed `a << 15 | b`) is in `pairs`. The first
+/// pass (`min_len == 1`) also fixes `report.min_count` and the input statistics.
+#[allow(clippy::too_many_arguments)]
+fn count_pass<K: GramKey>(
+    sources: Vec<Source>,
+    params: &Params,
+    cfg: &RunConfig,
+    dir: &SpillDir,
+    report: &mut Report,
+    min_len: usize,
+    max_len: usize,
+    pairs: Option<&HashSet<u32>>,
+) -> Result<GramTally<K>, Error> {
     let threads = cfg.threads();
     let per_worker = (cfg.mem_budget / threads).max(1);
-    let order = params.order;
     let fold = params.fold_width;
-    let progress = Progress::new("n-grams", total_bytes(&sources), cfg.quiet);
+    let label = if min_len == 1 {
+        "n-grams"
+    } else {
+        "long n-grams"
+    };
+    let progress = Progress::new(label, total_bytes(&sources), cfg.quiet);
     let reader = BatchReader::new(sources, cfg.batch_bytes);
     let (states, stats) = fold_batches(
         reader,
         threads,
         &progress,
-        |_| (SortCounter::<K>::new(order, per_worker, dir.clone()), 0u64),
+        |_| {
+            (
+                SortCounter::<K>::new(max_len, per_worker, dir.clone()),
+                0u64,
+            )
+        },
         |(counter, chars), batch| {
             let mut codes: Vec<u16> = Vec::new();
             for line in batch.lines() {
@@ -360,9 +423,18 @@ pub fn count_grams<K: GramKey>(
                     *chars += m as u64;
                     for i in 0..m {
                         let mut key = K::default();
-                        for (j, &c) in codes[i..m.min(i + order)].iter().enumerate() {
-                            key = key.push(c);
-                            counter.push(key, j + 1).map_err(spill_err)?;
+                        for j in i..m.min(i + max_len) {
+                            if j > i
+                                && let Some(p) = pairs
+                                && !p.contains(&((codes[j - 1] as u32) << 15 | codes[j] as u32))
+                            {
+                                break;
+                            }
+                            key = key.push(codes[j]);
+                            let len = j - i + 1;
+                            if len >= min_len {
+                                counter.push(key, len).map_err(spill_err)?;
+                            }
                         }
                     }
                 }
@@ -371,19 +443,21 @@ pub fn count_grams<K: GramKey>(
         },
     )?;
     progress.finish();
-    if stats.lines == 0 {
-        return Err(Error::EmptyInput(
-            "the input has no (valid UTF-8) lines".into(),
-        ));
+    if min_len == 1 {
+        if stats.lines == 0 {
+            return Err(Error::EmptyInput(
+                "the input has no (valid UTF-8) lines".into(),
+            ));
+        }
+        report.stats = stats;
+        let chars_counted: u64 = states.iter().map(|s| s.1).sum();
+        report.min_count = if params.auto_min_count {
+            auto_min_count(params.variant, chars_counted)
+        } else {
+            params.min_count
+        };
     }
-    report.stats = stats;
-    let chars_counted: u64 = states.iter().map(|s| s.1).sum();
-    let min_count = if params.auto_min_count {
-        auto_min_count(params.variant, chars_counted)
-    } else {
-        params.min_count
-    };
-    report.min_count = min_count;
+    let min_count = report.min_count;
     // Each worker's counter is finished (its runs sorted and merged) in a thread of its own.
     let finished: Vec<io::Result<SortedParts<K>>> = std::thread::scope(|scope| {
         let handles: Vec<_> = states
@@ -415,21 +489,7 @@ pub fn count_grams<K: GramKey>(
     } else {
         merge_sort_counters(parts, dir, |k: K, c| tally.add(k, c, min_count)).map_err(spill_err)?;
     }
-    let GramTally {
-        chars,
-        frequent_chars,
-        distinct,
-        frequent,
-    } = tally;
-    let frequent: HashMap<K, u64> = frequent.into_iter().collect();
-    report.chars = chars;
-    report.distinct_grams = distinct;
-    report.frequent_grams = frequent.len();
-    report.total = match params.variant {
-        Variant::V2019 => chars,
-        Variant::V2017 => frequent_chars,
-    };
-    Ok(frequent)
+    Ok(tally)
 }
 
 /// What the merge of the gram counts keeps: totals and the frequent grams.

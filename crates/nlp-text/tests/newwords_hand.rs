@@ -246,3 +246,31 @@ fn prefix_table_presegmentation_equals_the_plain_one() {
     }
     assert!(n > 10_000 && joined > 100, "{n} {joined}");
 }
+
+#[test]
+fn pruned_counting_gives_the_words_of_counting_all_grams() {
+    let text = std::fs::read_to_string(common::fixture("wordfreq_input.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "in.txt", text.as_bytes());
+    for (variant, min_count) in [
+        (Params::v2019(), 4),
+        (Params::v2019(), 2),
+        (Params::v2017(), 3),
+    ] {
+        let mut p = variant;
+        p.min_count = min_count;
+        let (pruned, rp) = discover(vec![Source::File(path.clone())], &p, &cfg(2)).unwrap();
+        p.all_grams = true;
+        let (all, ra) = discover(vec![Source::File(path.clone())], &p, &cfg(2)).unwrap();
+        assert!(all.len() > 300, "{}", all.len());
+        assert_eq!(pruned, all);
+        assert_eq!((rp.frequent_grams, rp.total), (ra.frequent_grams, ra.total));
+        assert!(rp.distinct_grams < ra.distinct_grams);
+        // Spilled on a tiny budget, the pruned counts are still exact.
+        p.all_grams = false;
+        let (spilled, rs) =
+            discover(vec![Source::File(path.clone())], &p, &tiny_cfg(2, 4096)).unwrap();
+        assert!(rs.spilled_runs > 2);
+        assert_eq!(spilled, all);
+    }
+}

@@ -148,6 +148,11 @@ struct NewwordsArgs {
     /// ASCII, U+3000 to a space), so `１９９８年` is counted as `1998年`; words are written folded.
     #[arg(long)]
     no_fold_width: bool,
+    /// Count every 1..n-gram in one pass, as the post's KenLM step. By default a first pass
+    /// counts all 1- and 2-grams and a second only the longer grams whose 2-gram windows all
+    /// reach min_count (no other gram can): the same words, faster.
+    #[arg(long)]
+    all_grams: bool,
 }
 
 #[derive(Args)]
@@ -368,6 +373,7 @@ fn run_newwords(a: NewwordsArgs) -> Result<()> {
         }
     }
     params.fold_width = !a.no_fold_width;
+    params.all_grams = a.all_grams;
     let mut out = open_output(a.common.output.as_deref())?;
     let (mut words, report) = discover(sources, &params, &cfg)?;
     warn_invalid(&report.stats);
