@@ -415,19 +415,23 @@ fn count_pass<K: GramKey>(
         },
         |(counter, chars), batch| {
             let mut codes: Vec<u16> = Vec::new();
+            // joined[j]: whether the 2-gram ending at j may be inside a counted gram.
+            let mut joined: Vec<bool> = Vec::new();
             for line in batch.lines() {
                 for piece in pieces_folded(line, fold) {
                     codes.clear();
                     codes.extend(piece.chars().map(|c| word_code(c, fold)));
                     let m = codes.len();
                     *chars += m as u64;
+                    joined.clear();
+                    joined.push(true);
+                    joined.extend(codes.windows(2).map(|w| {
+                        pairs.is_none_or(|p| p.contains(&((w[0] as u32) << 15 | w[1] as u32)))
+                    }));
                     for i in 0..m {
                         let mut key = K::default();
                         for j in i..m.min(i + max_len) {
-                            if j > i
-                                && let Some(p) = pairs
-                                && !p.contains(&((codes[j - 1] as u32) << 15 | codes[j] as u32))
-                            {
+                            if j > i && !joined[j] {
                                 break;
                             }
                             key = key.push(codes[j]);
