@@ -18,13 +18,14 @@
 
 use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
 use crate::gramcount::{
     SortCounter, SortedParts, for_each_merged, merge_sort_counters, par_merge_ranges,
 };
-use crate::input::{BatchReader, InputStats, Source, total_bytes};
+use crate::input::{Batch, BatchReader, InputStats, Source, total_bytes};
 use crate::ngram::{GramKey, pieces_folded, word_code};
 use crate::output::{Ranked, RankedCollector};
 use crate::parallel::fold_batches;
@@ -344,8 +345,8 @@ fn spill_err(e: std::io::Error) -> Error {
 /// longer grams whose 2-gram windows all reached min_count. A gram occurs at most as often as
 /// any of its windows, so every gram that can reach min_count is still counted exactly; the
 /// second pass just skips sorting the (many) grams that cannot.
-pub fn count_grams<K: GramKey>(
-    sources: Vec<Source>,
+fn count_grams<K: GramKey>(
+    passes: &mut Passes,
     params: &Params,
     cfg: &RunConfig,
     dir: &SpillDir,
@@ -357,7 +358,7 @@ pub fn count_grams<K: GramKey>(
     } else {
         order.min(2)
     };
-    let mut tally = count_pass::<K>(sources.clone(), params, cfg, dir, report, 1, first, None)?;
+    let mut tally = count_pass::<K>(passes, params, cfg, dir, report, 1, first, None)?;
     if first < order {
         let pairs: HashSet<u32> = tally
             .frequent
@@ -365,7 +366,7 @@ pub fn count_grams<K: GramKey>(
             .filter(|(k, _)| k.len() == 2)
             .map(|&(k, _)| (k.prefix(1).digit(0, 15) << 15 | k.suffix_after(1).digit(0, 15)) as u32)
             .collect();
-        let more = count_pass::<K>(sources, params, cfg, dir, report, 3, order, Some(&pairs))?;
+        let more = count_pass::<K>(passes, params, cfg, dir, report, 3, order, Some(&pairs))?;
         tally.distinct += more.distinct;
         tally.frequent.extend(more.frequent);
     }
@@ -384,7 +385,7 @@ pub fn count_grams<K: GramKey>(
 /// pass (`min_len == 1`) also fixes `report.min_count` and the input statistics.
 #[allow(clippy::too_many_arguments)]
 fn count_pass<K: GramKey>(
-    sources: Vec<Source>,
+    passes: &mut Passes,
     params: &Params,
     cfg: &RunConfig,
     dir: &SpillDir,
@@ -401,10 +402,10 @@ fn count_pass<K: GramKey>(
     } else {
         "long n-grams"
     };
-    let progress = Progress::new(label, total_bytes(&sources), cfg.quiet);
-    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let progress = Progress::new(label, total_bytes(&passes.sources), cfg.quiet);
+    let mut reader = passes.reader();
     let (states, stats) = fold_batches(
-        reader,
+        &mut reader,
         threads,
         &progress,
         |_| {
@@ -447,6 +448,7 @@ fn count_pass<K: GramKey>(
         },
     )?;
     progress.finish();
+    passes.keep(&mut reader);
     if min_len == 1 {
         if stats.lines == 0 {
             return Err(Error::EmptyInput(
@@ -564,7 +566,13 @@ fn discover_with<K: GramKey>(
     let (sources, _spool) = spool_stdin(sources, cfg)?;
     let mut report = Report::default();
     let t0 = std::time::Instant::now();
-    let frequent = count_grams::<K>(sources.clone(), params, cfg, &dir, &mut report)?;
+    let mut passes = Passes {
+        sources,
+        batch_bytes: cfg.batch_bytes,
+        cap: cfg.mem_budget / 4,
+        kept: None,
+    };
+    let frequent = count_grams::<K>(&mut passes, params, cfg, &dir, &mut report)?;
     let params = &Params {
         min_count: report.min_count,
         ..params.clone()
@@ -579,14 +587,15 @@ fn discover_with<K: GramKey>(
     let per_worker = (cfg.mem_budget / threads).max(1);
     let order = params.order;
     let fold = params.fold_width;
-    let progress = Progress::new("pre-segment", total_bytes(&sources), cfg.quiet);
-    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let progress = Progress::new("pre-segment", total_bytes(&passes.sources), cfg.quiet);
+    let mut reader = passes.reader();
+    drop(passes);
     let kept_ref = &kept;
     let prefixes = KeptPrefixes::new(&kept);
     let prefixes = &prefixes;
     // Pieces of up to K::MAX_ORDER characters are counted by packed key, longer ones by string.
     let (states, _) = fold_batches(
-        reader,
+        &mut reader,
         threads,
         &progress,
         |_| {
@@ -686,6 +695,33 @@ fn discover_with<K: GramKey>(
         t2.elapsed().as_secs_f64(),
     ];
     Ok((words, report))
+}
+
+/// The input of the passes: the sources, or the first pass's batches kept in memory when they
+/// take at most a quarter of the memory budget (so later passes skip reading and checking).
+struct Passes {
+    sources: Vec<Source>,
+    batch_bytes: usize,
+    cap: usize,
+    kept: Option<(Arc<Vec<Batch>>, InputStats)>,
+}
+
+impl Passes {
+    fn reader(&self) -> BatchReader {
+        match &self.kept {
+            Some((b, stats)) => BatchReader::replay(b.clone(), stats.clone()),
+            None => BatchReader::new(self.sources.clone(), self.batch_bytes).recording(self.cap),
+        }
+    }
+
+    fn keep(&mut self, reader: &mut BatchReader) {
+        if self.kept.is_none() {
+            match reader.take_recording() {
+                Some(b) => self.kept = Some((b, reader.stats.clone())),
+                None => self.cap = 0, // did not fit: later passes read without recording
+            }
+        }
+    }
 }
 
 /// Copies stdin (if among the sources) to a temporary file so that it can be read twice.

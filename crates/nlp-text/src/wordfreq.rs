@@ -138,10 +138,10 @@ pub fn count_words(
         .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
     let per_worker = (cfg.mem_budget / threads).max(1);
     let progress = Progress::new("counting", total_bytes(&sources), cfg.quiet);
-    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let mut reader = BatchReader::new(sources, cfg.batch_bytes);
     let nodes = jieba.map_or(0, |j| j.dict().len());
     let (states, stats) = fold_batches(
-        reader,
+        &mut reader,
         threads,
         &progress,
         |_| Worker {
