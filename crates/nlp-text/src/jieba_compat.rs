@@ -2,9 +2,9 @@
 //!
 //! The dictionary lookups, DAG and maximum-probability route are done here over a trie with a
 //! direct table for the first character (the jieba 0.42.1 `dict.txt` is embedded, gzipped);
-//! unknown stretches go to jieba-rs's HMM (the same `hmm.model` as Python). Doing the DAG
-//! here instead of calling `jieba_rs::Jieba::cut` is about twice as fast, and it fixes where
-//! jieba-rs 0.8.1 departs from Python jieba:
+//! unknown stretches go to the HMM of [`crate::hmm`] (Python's `finalseg` probabilities in
+//! dense tables). Doing this here instead of calling `jieba_rs::Jieba::cut` is about three
+//! times as fast, and it avoids where jieba-rs 0.8.1 departs from Python jieba:
 //!
 //! 1. jieba-rs's "Han block" pattern also covers CJK extension A, U+9FD6–U+9FFF, compatibility
 //!    ideographs and the supplementary planes; Python's is `[\u4E00-\u9FD5a-zA-Z0-9+#&\._%\-]+`
@@ -13,14 +13,14 @@
 //!    `146-179` stays one token where Python gives `146`, `-`, `179`.
 //! 3. jieba-rs's embedded dictionary lacks one entry of `dict.txt` (`B超 3 n`).
 
-use std::io::{BufRead, Read};
-
-use hashbrown::HashMap;
-use jieba_rs::Jieba;
+use std::io::BufRead;
 
 use crate::Error;
+use crate::hmm::Hmm;
 
-static DICT_GZ: &[u8] = include_bytes!("../data/jieba-0.42.1-dict.txt.gz");
+/// jieba 0.42.1's `dict.txt` (word and frequency columns), from `data/jieba-0.42.1-dict.txt.gz`,
+/// decompressed by `build.rs`.
+static DICT: &str = include_str!(concat!(env!("OUT_DIR"), "/jieba-dict.txt"));
 
 /// Python jieba's `re_han_default` character class.
 #[inline]
@@ -72,184 +72,32 @@ pub fn py_skip_split<'a>(s: &'a str, out: &mut Vec<&'a str>) {
     }
 }
 
-const NONE: u32 = u32::MAX;
-
-/// A prefix dictionary: every word and every prefix of a word, as Python jieba's `FREQ`.
-pub struct PrefixDict {
-    /// Child of the root for BMP characters.
-    root: Vec<u32>,
-    /// Root children's word `ln freq` (-inf for a mere prefix or no child), beside `root`.
-    root_logf: Vec<f64>,
-    /// Other edges: `(node << 21 | char) -> (child, the child's word ln freq or -inf)`.
-    edges: HashMap<u64, (u32, f64)>,
-    /// Word frequency per node (0 for a mere prefix).
-    freq: Vec<u64>,
-    /// `ln(freq)` per node (0 where freq is 0, as Python's `log(FREQ.get(w) or 1)`).
-    logf: Vec<f64>,
-    /// Parent node and last character per node (to spell a node back).
-    parent: Vec<(u32, char)>,
-    total: u64,
-}
-
-impl Default for PrefixDict {
-    fn default() -> Self {
-        PrefixDict {
-            root: vec![NONE; 1 << 16],
-            root_logf: vec![f64::NEG_INFINITY; 1 << 16],
-            edges: HashMap::new(),
-            freq: vec![0],
-            logf: vec![0.0],
-            parent: vec![(NONE, '\0')],
-            total: 0,
-        }
-    }
-}
-
-impl PrefixDict {
-    #[inline]
-    fn child(&self, node: u32, c: char) -> u32 {
-        self.child_logf(node, c).0
-    }
-
-    /// Child of `node` by `c` with its word `ln freq` (-inf for a mere prefix).
-    #[inline]
-    fn child_logf(&self, node: u32, c: char) -> (u32, f64) {
-        if node == 0 && (c as u32) < (1 << 16) {
-            (self.root[c as usize], self.root_logf[c as usize])
-        } else {
-            self.edges
-                .get(&(((node as u64) << 21) | c as u64))
-                .copied()
-                .unwrap_or((NONE, f64::NEG_INFINITY))
-        }
-    }
-
-    fn node_for(&mut self, word: &str) -> u32 {
-        let mut node = 0u32;
-        for c in word.chars() {
-            let next = self.child(node, c);
-            node = if next != NONE {
-                next
-            } else {
-                let id = self.freq.len() as u32;
-                self.freq.push(0);
-                self.logf.push(0.0);
-                self.parent.push((node, c));
-                if node == 0 && (c as u32) < (1 << 16) {
-                    self.root[c as usize] = id;
-                } else {
-                    self.edges
-                        .insert(((node as u64) << 21) | c as u64, (id, f64::NEG_INFINITY));
-                }
-                id
-            };
-        }
-        node
-    }
-
-    /// Sets the frequency of `word` (adding it and its prefixes), adding `freq` to the total.
-    pub fn add(&mut self, word: &str, freq: u64) {
-        if word.is_empty() {
-            return;
-        }
-        let n = self.node_for(word) as usize;
-        self.freq[n] = freq;
-        self.logf[n] = if freq > 0 { (freq as f64).ln() } else { 0.0 };
-        self.total += freq;
-        let word_logf = if freq > 0 {
-            self.logf[n]
-        } else {
-            f64::NEG_INFINITY
-        };
-        let (p, c) = self.parent[n];
-        if p == 0 && (c as u32) < (1 << 16) {
-            self.root_logf[c as usize] = word_logf;
-        } else if let Some(e) = self.edges.get_mut(&(((p as u64) << 21) | c as u64)) {
-            e.1 = word_logf;
-        }
-    }
-
-    /// Frequency of `word` (0 when absent or a mere prefix).
-    pub fn freq(&self, word: &str) -> u64 {
-        let mut node = 0u32;
-        for c in word.chars() {
-            node = self.child(node, c);
-            if node == NONE {
-                return 0;
-            }
-        }
-        self.freq[node as usize]
-    }
-
-    /// Number of trie nodes (node ids are `0..len()`, 0 being the empty root).
-    pub fn len(&self) -> usize {
-        self.freq.len()
-    }
-
-    /// Whether the dictionary is empty.
-    pub fn is_empty(&self) -> bool {
-        self.freq.len() == 1
-    }
-
-    /// The string spelled by node `id`.
-    pub fn spell(&self, mut id: u32) -> String {
-        let mut cs = Vec::new();
-        while id != 0 && id != NONE {
-            let (p, c) = self.parent[id as usize];
-            cs.push(c);
-            id = p;
-        }
-        cs.iter().rev().collect()
-    }
-
-    /// Sum of all frequencies.
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-
-    /// Loads `word freq [tag]` lines (Python's `gen_pfdict`: later duplicates overwrite the
-    /// frequency but every line adds to the total).
-    pub fn load<R: BufRead>(&mut self, r: R, name: &str) -> Result<(), Error> {
-        for (i, line) in r.lines().enumerate() {
-            let line = line.map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
-            let line = line.trim();
-            if line.is_empty() {
-                continue;
-            }
-            let mut it = line.split(' ');
-            let word = it.next().unwrap_or("");
-            let freq: u64 = it.next().and_then(|f| f.parse().ok()).ok_or_else(|| {
-                Error::Invalid(format!("{name}:{}: expected `word freq [tag]`", i + 1))
-            })?;
-            self.add(word, freq);
-        }
-        Ok(())
-    }
-}
+pub use crate::prefix_dict::{NONE, PrefixDict};
 
 /// A segmenter giving exactly Python jieba 0.42.1's `lcut` output.
 pub struct JiebaPy {
     dict: PrefixDict,
     logtotal: f64,
-    hmm: Jieba,
+    hmm: &'static Hmm,
 }
 
 impl JiebaPy {
     /// With jieba 0.42.1's dictionary (embedded).
     pub fn new() -> Self {
-        let mut gz = flate2::read::GzDecoder::new(DICT_GZ);
-        let mut text = String::new();
-        gz.read_to_string(&mut text).expect("embedded dictionary");
         let mut dict = PrefixDict::default();
-        dict.load(text.as_bytes(), "embedded dict.txt")
+        dict.load_str(DICT, "embedded dict.txt")
             .expect("embedded dictionary");
         Self::with_prefix_dict(dict)
     }
 
     /// With a main dictionary in `dict.txt` format.
     pub fn with_dict<R: BufRead>(r: R, name: &str) -> Result<Self, Error> {
+        let mut r = r;
+        let mut text = String::new();
+        r.read_to_string(&mut text)
+            .map_err(|e| Error::Invalid(format!("{name}: {e}")))?;
         let mut dict = PrefixDict::default();
-        dict.load(r, name)?;
+        dict.load_str(&text, name)?;
         Ok(Self::with_prefix_dict(dict))
     }
 
@@ -257,18 +105,16 @@ impl JiebaPy {
     /// `jieba.Tokenizer(dictionary=...)` with `word freq` lines).
     pub fn from_words<'a>(words: impl IntoIterator<Item = (&'a str, u64)>) -> Self {
         let mut dict = PrefixDict::default();
-        for (w, f) in words {
-            dict.add(w, f);
-        }
+        dict.extend(words);
         Self::with_prefix_dict(dict)
     }
 
     fn with_prefix_dict(dict: PrefixDict) -> Self {
-        let logtotal = (dict.total as f64).ln();
+        let logtotal = (dict.total() as f64).ln();
         JiebaPy {
             dict,
             logtotal,
-            hmm: Jieba::empty(),
+            hmm: Hmm::get(),
         }
     }
 
@@ -288,7 +134,7 @@ impl JiebaPy {
                 None => self.suggest_freq(word),
             };
             self.dict.add(word, freq);
-            self.logtotal = (self.dict.total as f64).ln();
+            self.logtotal = (self.dict.total() as f64).ln();
         }
         Ok(())
     }
@@ -296,12 +142,12 @@ impl JiebaPy {
     /// Python's `add_word(word, freq)`.
     pub fn add_word(&mut self, word: &str, freq: u64) {
         self.dict.add(word, freq);
-        self.logtotal = (self.dict.total as f64).ln();
+        self.logtotal = (self.dict.total() as f64).ln();
     }
 
     /// Python's `suggest_freq(word, tune=False)`.
     pub fn suggest_freq(&self, word: &str) -> u64 {
-        let ftotal = self.dict.total as f64;
+        let ftotal = self.dict.total() as f64;
         let mut f = 1.0f64;
         let mut segs = Vec::new();
         self.cut(word, false, &mut segs);
@@ -310,7 +156,7 @@ impl JiebaPy {
             f *= (if fs == 0 { 1 } else { fs }) as f64 / ftotal;
         }
         let own = self.dict.freq(word);
-        ((f * self.dict.total as f64) as u64 + 1).max(if own == 0 { 1 } else { own })
+        ((f * self.dict.total() as f64) as u64 + 1).max(if own == 0 { 1 } else { own })
     }
 
     /// Cuts `line` exactly as Python `jieba.lcut(line, HMM=hmm)`, appending to `out`.
@@ -349,7 +195,7 @@ impl JiebaPy {
                 };
                 f(
                     &rest[..n],
-                    if n == 2 { NONE } else { self.dict.child(0, c) },
+                    if n == 2 { NONE } else { self.dict.char_node(c) },
                 );
                 rest = &rest[n..];
             }
@@ -371,22 +217,25 @@ impl JiebaPy {
         for k in (0..n).rev() {
             let single = (-self.logtotal + s.route[k + 1].0, k, NONE);
             let mut best: Option<(f64, usize, u32)> = None;
-            let mut node = 0u32;
-            let mut i = k;
-            while i < n {
-                let (next, logf) = self.dict.child_logf(node, s.chars[i]);
-                node = next;
-                if node == NONE {
-                    break;
-                }
-                if logf != f64::NEG_INFINITY {
-                    let v = logf - self.logtotal + s.route[i + 1].0;
-                    // max over (value, end): ties go to the larger end, as Python's tuples.
-                    if best.is_none_or(|b| v >= b.0) {
-                        best = Some((v, i, node));
+            if let Some((mut cur, mut logf)) = self.dict.start(s.chars[k]) {
+                let mut i = k;
+                loop {
+                    if logf != f64::NEG_INFINITY {
+                        let v = logf - self.logtotal + s.route[i + 1].0;
+                        // max over (value, end): ties go to the larger end, as Python's tuples.
+                        if best.is_none_or(|b| v >= b.0) {
+                            best = Some((v, i, cur.id()));
+                        }
+                    }
+                    i += 1;
+                    if i >= n {
+                        break;
+                    }
+                    match cur.step(s.chars[i]) {
+                        Some(l) => logf = l,
+                        None => break,
                     }
                 }
-                i += 1;
             }
             s.route[k] = best.unwrap_or(single);
         }
@@ -433,7 +282,7 @@ impl JiebaPy {
                         f(&block[s.offs[b]..s.offs[x]], NONE);
                     }
                     let node = if y - x == 1 {
-                        self.dict.child(0, s.chars[x])
+                        self.dict.char_node(s.chars[x])
                     } else {
                         node
                     };
@@ -460,7 +309,7 @@ impl JiebaPy {
     ) {
         let text = &block[s.offs[a]..s.offs[b]];
         if b - a == 1 {
-            f(text, self.dict.child(0, s.chars[a]));
+            f(text, self.dict.char_node(s.chars[a]));
         } else if self.dict.freq(text) == 0 {
             tmp.clear();
             self.finalseg(text, tmp);
@@ -471,7 +320,7 @@ impl JiebaPy {
             for i in a..b {
                 f(
                     &block[s.offs[i]..s.offs[i + 1]],
-                    self.dict.child(0, s.chars[i]),
+                    self.dict.char_node(s.chars[i]),
                 );
             }
         }
@@ -490,8 +339,7 @@ impl JiebaPy {
                 .sum();
             let part = &rest[..len];
             if han {
-                // An empty jieba-rs dictionary sends the whole run to its HMM (Viterbi).
-                out.extend(self.hmm.cut(part, true));
+                self.hmm.cut(part, out);
             } else {
                 py_skip_split(part, out);
             }

@@ -1,11 +1,14 @@
 //! Corpus-scale Chinese text tools, independent of Burn.
 //!
 //! * [`wordfreq`]: word frequencies with jieba (HMM on by default, exactly as Python jieba
-//!   0.42.1's `jieba.lcut`, see [`jieba_compat`]), single characters or character n-grams,
-//!   counted in parallel batches and merged.
+//!   0.42.1's `jieba.lcut`, see [`jieba_compat`], [`prefix_dict`] and [`hmm`]), single
+//!   characters or character n-grams, counted in parallel batches and merged.
 //! * [`newwords`]: new-word discovery by n-gram cohesion (the 2019 algorithm; 2017 as a variant),
 //!   with n-grams packed into integers ([`ngram`]) and counted by radix sort ([`gramcount`]).
-//! * [`segment`]: segmenting with a lexicon only (jieba's max-probability path, no HMM).
+//!   Full-width forms are folded to ASCII first ([`width`]); `min_count` can scale with the
+//!   corpus size ([`newwords::auto_min_count`]).
+//! * [`segment`]: segmenting with a lexicon only (jieba's max-probability path, no HMM), over
+//!   [`units`] that keep numbers, Latin runs and punctuation runs whole.
 //! * [`segeval`]: span-based precision / recall / F1 against a gold segmentation.
 //!
 //! Everything streams: input is read in batches of lines by one reader and processed by
@@ -30,16 +33,20 @@
 use std::path::PathBuf;
 
 pub mod gramcount;
+pub mod hmm;
 pub mod input;
 pub mod jieba_compat;
 pub mod newwords;
 pub mod ngram;
 pub mod output;
 pub mod parallel;
+pub mod prefix_dict;
 pub mod progress;
 pub mod segeval;
 pub mod segment;
 pub mod spill;
+pub mod units;
+pub mod width;
 pub mod wordfreq;
 
 /// Errors of this crate.

@@ -16,17 +16,22 @@
 //! counts of the 1-grams that reach `min_count`, and a back-check requiring every window of
 //! 3..=n characters of a piece of length ≥ 3 to be kept.
 
+use std::io;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
-use crate::gramcount::{SortCounter, merge_sort_counters};
-use crate::input::{BatchReader, InputStats, Source, total_bytes};
-use crate::ngram::{GramKey, char_code, pieces};
+use crate::gramcount::{
+    SortCounter, SortedParts, for_each_merged, merge_sort_counters, par_merge_ranges,
+};
+use crate::input::{Batch, BatchReader, InputStats, Source, total_bytes};
+use crate::ngram::{GramKey, pieces_folded, word_code};
 use crate::output::{Ranked, RankedCollector};
 use crate::parallel::fold_batches;
 use crate::progress::Progress;
 use crate::spill::{SpillCounter, SpillDir, merge_counts};
+use crate::width::fold_str;
 use crate::{Error, RunConfig};
 
 /// Which post's algorithm.
@@ -47,8 +52,16 @@ pub struct Params {
     pub order: usize,
     /// Minimum count for grams and for pieces.
     pub min_count: u64,
+    /// Replace `min_count` by [`auto_min_count`] of the characters counted.
+    pub auto_min_count: bool,
+    /// Count every gram in one pass, as the post's KenLM step did, instead of skipping the
+    /// grams longer than 2 that cannot reach `min_count` (same words either way).
+    pub all_grams: bool,
     /// Cohesion threshold per gram length 1..=order (index 0 is length 1, unused).
     pub thresholds: Vec<f64>,
+    /// Fold full-width digits and letters to ASCII first (see [`crate::width`]), so that
+    /// `１９９８年` is one piece `1998年` instead of a separator and `年`.
+    pub fold_width: bool,
 }
 
 impl Params {
@@ -58,7 +71,10 @@ impl Params {
             variant: Variant::V2019,
             order: 4,
             min_count: 32,
+            auto_min_count: false,
+            all_grams: false,
             thresholds: vec![0.0, 2.0, 4.0, 6.0],
+            fold_width: true,
         }
     }
 
@@ -68,7 +84,10 @@ impl Params {
             variant: Variant::V2017,
             order: 4,
             min_count: 128,
+            auto_min_count: false,
+            all_grams: false,
             thresholds: vec![0.0, 5.0, 25.0, 125.0],
+            fold_width: true,
         }
     }
 
@@ -114,8 +133,11 @@ pub struct Report {
     pub total: u64,
     /// Characters counted (sum of all 1-gram counts).
     pub chars: u64,
-    /// Distinct grams counted.
+    /// Distinct grams counted: all of them with `all_grams`, else every 1- and 2-gram and the
+    /// longer grams whose 2-gram windows all reach min_count.
     pub distinct_grams: u64,
+    /// The minimum count used (differs from the parameter with `auto_min_count`).
+    pub min_count: u64,
     /// Grams with count ≥ min_count.
     pub frequent_grams: usize,
     /// Grams (length ≥ 2) that passed the cohesion test.
@@ -131,6 +153,23 @@ pub struct Report {
     /// Seconds spent in pass 1 (n-gram counting and merging), the cohesion filter, and pass 2
     /// (pre-segmentation, counting, back-check).
     pub seconds: [f64; 3],
+}
+
+/// Characters of the corpus the posts' defaults were set for: THUCNews, 2.19 GB of UTF-8
+/// news text, about 7.3·10^8 characters at 3 bytes each.
+pub const REFERENCE_CHARS: f64 = 7.3e8;
+
+/// The variant's default `min_count` scaled in proportion to `chars` (the characters counted)
+/// against [`REFERENCE_CHARS`], rounded, and at least 2 (a gram seen once gives no evidence of
+/// cohesion) and at most the default. 1.6 M characters (People's Daily 1998-01) give 2;
+/// 100 M give 4 (2019).
+pub fn auto_min_count(variant: Variant, chars: u64) -> u64 {
+    let default = match variant {
+        Variant::V2019 => Params::v2019().min_count,
+        Variant::V2017 => Params::v2017().min_count,
+    };
+    let scaled = (default as f64 * chars as f64 / REFERENCE_CHARS).round() as u64;
+    scaled.clamp(2, default)
 }
 
 /// Cohesion of a gram: min over binary splits of `total·N(s)/(N(l)·N(r))` (a ratio, not a log).
@@ -194,7 +233,7 @@ pub fn presegment<'a, K: GramKey>(
         .map(|(i, _)| i)
         .chain([piece.len()])
         .collect();
-    let codes: Vec<u16> = piece.chars().map(char_code).collect();
+    let codes: Vec<u16> = piece.chars().map(|c| word_code(c, true)).collect();
     presegment_codes(&codes, kept, order, |a, b| f(&piece[offs[a]..offs[b]]));
 }
 
@@ -203,6 +242,45 @@ pub fn presegment_codes<K: GramKey>(
     codes: &[u16],
     kept: &HashSet<K>,
     order: usize,
+    f: impl FnMut(usize, usize),
+) {
+    presegment_with(codes, order, |k: K| Some(kept.contains(&k)), f);
+}
+
+/// The kept grams with every prefix of length ≥ 2 of each: `gram -> whether it is kept`, so
+/// that pre-segmentation stops extending a gram as soon as no kept gram can start with it.
+pub struct KeptPrefixes<K>(HashMap<K, bool>);
+
+impl<K: GramKey> KeptPrefixes<K> {
+    /// Builds the prefix table of `kept`.
+    pub fn new(kept: &HashSet<K>) -> Self {
+        let mut m = HashMap::with_capacity(kept.len() * 2);
+        for &k in kept {
+            for j in 2..k.len() {
+                m.entry(k.prefix(j)).or_insert(false);
+            }
+            m.insert(k, true);
+        }
+        KeptPrefixes(m)
+    }
+}
+
+/// [`presegment_codes`] with a prefix table: fewer lookups, same pieces.
+pub fn presegment_prefixed<K: GramKey>(
+    codes: &[u16],
+    kept: &KeptPrefixes<K>,
+    order: usize,
+    f: impl FnMut(usize, usize),
+) {
+    presegment_with(codes, order, |k: K| kept.0.get(&k).copied(), f);
+}
+
+/// The pre-segmentation; `lookup(gram)` is `Some(kept)` for a gram that may be (the prefix of)
+/// a kept gram, `None` to stop extending.
+fn presegment_with<K: GramKey>(
+    codes: &[u16],
+    order: usize,
+    lookup: impl Fn(K) -> Option<bool>,
     mut f: impl FnMut(usize, usize),
 ) {
     let m = codes.len();
@@ -213,11 +291,13 @@ pub fn presegment_codes<K: GramKey>(
             f(start, i);
             start = i;
         }
-        let mut key = K::default();
-        for j in 0..order.min(m - i) {
+        let mut key = K::default().push(codes[i]);
+        for j in 1..order.min(m - i) {
             key = key.push(codes[i + j]);
-            if j >= 1 && kept.contains(&key) {
-                reach = reach.max(i + j + 1);
+            match lookup(key) {
+                None => break,
+                Some(true) => reach = reach.max(i + j + 1),
+                Some(false) => {}
             }
         }
         reach = reach.max(i + 1);
@@ -229,7 +309,7 @@ pub fn presegment_codes<K: GramKey>(
 
 /// Step 4: whether a candidate piece passes the back-check.
 pub fn back_check<K: GramKey>(word: &str, kept: &HashSet<K>, params: &Params) -> bool {
-    let codes: Vec<u16> = word.chars().map(char_code).collect();
+    let codes: Vec<u16> = word.chars().map(|c| word_code(c, true)).collect();
     let n = codes.len();
     if n < 3 {
         return true;
@@ -258,36 +338,108 @@ fn spill_err(e: std::io::Error) -> Error {
     Error::Io(PathBuf::from("spill dir"), e)
 }
 
-/// Step 1: exact counts of all 1..=order grams; returns the frequent ones, total and report.
-pub fn count_grams<K: GramKey>(
-    sources: Vec<Source>,
+/// Step 1: exact counts of the grams; returns the frequent ones (count ≥ min_count), with the
+/// totals in `report`.
+///
+/// Unless `params.all_grams`, this takes two passes: every 1- and 2-gram first, then only the
+/// longer grams whose 2-gram windows all reached min_count. A gram occurs at most as often as
+/// any of its windows, so every gram that can reach min_count is still counted exactly; the
+/// second pass just skips sorting the (many) grams that cannot.
+fn count_grams<K: GramKey>(
+    passes: &mut Passes,
     params: &Params,
     cfg: &RunConfig,
     dir: &SpillDir,
     report: &mut Report,
 ) -> Result<HashMap<K, u64>, Error> {
+    let order = params.order;
+    let first = if params.all_grams {
+        order
+    } else {
+        order.min(2)
+    };
+    let mut tally = count_pass::<K>(passes, params, cfg, dir, report, 1, first, None)?;
+    if first < order {
+        let pairs: HashSet<u32> = tally
+            .frequent
+            .iter()
+            .filter(|(k, _)| k.len() == 2)
+            .map(|&(k, _)| (k.prefix(1).digit(0, 15) << 15 | k.suffix_after(1).digit(0, 15)) as u32)
+            .collect();
+        let more = count_pass::<K>(passes, params, cfg, dir, report, 3, order, Some(&pairs))?;
+        tally.distinct += more.distinct;
+        tally.frequent.extend(more.frequent);
+    }
+    report.chars = tally.chars;
+    report.distinct_grams = tally.distinct;
+    report.frequent_grams = tally.frequent.len();
+    report.total = match params.variant {
+        Variant::V2019 => tally.chars,
+        Variant::V2017 => tally.frequent_chars,
+    };
+    Ok(tally.frequent.into_iter().collect())
+}
+
+/// One counting pass over grams of `min_len..=max_len` characters; with `pairs`, a gram is
+/// counted only when each of its 2-gram windows (packed `a << 15 | b`) is in `pairs`. The first
+/// pass (`min_len == 1`) also fixes `report.min_count` and the input statistics.
+#[allow(clippy::too_many_arguments)]
+fn count_pass<K: GramKey>(
+    passes: &mut Passes,
+    params: &Params,
+    cfg: &RunConfig,
+    dir: &SpillDir,
+    report: &mut Report,
+    min_len: usize,
+    max_len: usize,
+    pairs: Option<&HashSet<u32>>,
+) -> Result<GramTally<K>, Error> {
     let threads = cfg.threads();
     let per_worker = (cfg.mem_budget / threads).max(1);
-    let order = params.order;
-    let progress = Progress::new("n-grams", total_bytes(&sources), cfg.quiet);
-    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let fold = params.fold_width;
+    let label = if min_len == 1 {
+        "n-grams"
+    } else {
+        "long n-grams"
+    };
+    let progress = Progress::new(label, total_bytes(&passes.sources), cfg.quiet);
+    let mut reader = passes.reader();
     let (states, stats) = fold_batches(
-        reader,
+        &mut reader,
         threads,
         &progress,
-        |_| SortCounter::<K>::new(order, per_worker, dir.clone()),
-        |counter, batch| {
+        |_| {
+            (
+                SortCounter::<K>::new(max_len, per_worker, dir.clone()),
+                0u64,
+            )
+        },
+        |(counter, chars), batch| {
             let mut codes: Vec<u16> = Vec::new();
+            // joined[j]: whether the 2-gram ending at j may be inside a counted gram.
+            let mut joined: Vec<bool> = Vec::new();
             for line in batch.lines() {
-                for piece in pieces(line) {
+                for piece in pieces_folded(line, fold) {
                     codes.clear();
-                    codes.extend(piece.chars().map(char_code));
+                    codes.extend(piece.chars().map(|c| word_code(c, fold)));
                     let m = codes.len();
+                    *chars += m as u64;
+                    joined.clear();
+                    joined.push(true);
+                    joined.extend(codes.windows(2).map(|w| {
+                        pairs.is_none_or(|p| p.contains(&((w[0] as u32) << 15 | w[1] as u32)))
+                    }));
                     for i in 0..m {
                         let mut key = K::default();
-                        for (j, &c) in codes[i..m.min(i + order)].iter().enumerate() {
-                            key = key.push(c);
-                            counter.push(key, j + 1).map_err(spill_err)?;
+                        for j in i..m.min(i + max_len) {
+                            if j > i && !joined[j] {
+                                break;
+                            }
+                            key = key.push(codes[j]);
+                            let len = j - i + 1;
+                            if len >= min_len {
+                                counter.push(key, len).map_err(spill_err)?;
+                            }
                         }
                     }
                 }
@@ -296,42 +448,97 @@ pub fn count_grams<K: GramKey>(
         },
     )?;
     progress.finish();
-    if stats.lines == 0 {
-        return Err(Error::EmptyInput(
-            "the input has no (valid UTF-8) lines".into(),
-        ));
+    passes.keep(&mut reader);
+    if min_len == 1 {
+        if stats.lines == 0 {
+            return Err(Error::EmptyInput(
+                "the input has no (valid UTF-8) lines".into(),
+            ));
+        }
+        report.stats = stats;
+        let chars_counted: u64 = states.iter().map(|s| s.1).sum();
+        report.min_count = if params.auto_min_count {
+            auto_min_count(params.variant, chars_counted)
+        } else {
+            params.min_count
+        };
     }
-    report.stats = stats;
+    let min_count = report.min_count;
+    // Each worker's counter is finished (its runs sorted and merged) in a thread of its own.
+    let finished: Vec<io::Result<SortedParts<K>>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = states
+            .into_iter()
+            .map(|(c, _)| scope.spawn(move || c.finish()))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("finishing thread panicked"))
+            .collect()
+    });
     let mut parts = Vec::new();
-    for c in states {
-        let part = c.finish().map_err(spill_err)?;
+    for part in finished {
+        let part = part.map_err(spill_err)?;
         report.spilled_runs += part.1.len();
         parts.push(part);
     }
-    let mut frequent = HashMap::new();
-    let (mut chars, mut frequent_chars, mut distinct) = (0u64, 0u64, 0u64);
-    merge_sort_counters(parts, dir, |k: K, c| {
-        distinct += 1;
+    let mut tally = GramTally::default();
+    if parts.iter().all(|(_, disk)| disk.is_empty()) {
+        // All in memory: merge `threads` key ranges in parallel.
+        let runs: Vec<Vec<(K, u64)>> = parts.into_iter().flat_map(|(m, _)| m).collect();
+        for t in par_merge_ranges(&runs, threads, |slices| {
+            let mut t = GramTally::default();
+            for_each_merged(slices, |k, c| t.add(k, c, min_count));
+            t
+        }) {
+            tally.absorb(t);
+        }
+    } else {
+        merge_sort_counters(parts, dir, |k: K, c| tally.add(k, c, min_count)).map_err(spill_err)?;
+    }
+    Ok(tally)
+}
+
+/// What the merge of the gram counts keeps: totals and the frequent grams.
+struct GramTally<K> {
+    chars: u64,
+    frequent_chars: u64,
+    distinct: u64,
+    frequent: Vec<(K, u64)>,
+}
+
+impl<K> Default for GramTally<K> {
+    fn default() -> Self {
+        GramTally {
+            chars: 0,
+            frequent_chars: 0,
+            distinct: 0,
+            frequent: Vec::new(),
+        }
+    }
+}
+
+impl<K: GramKey> GramTally<K> {
+    #[inline]
+    fn add(&mut self, k: K, c: u64, min_count: u64) {
+        self.distinct += 1;
         let unigram = k.len() == 1;
         if unigram {
-            chars += c;
+            self.chars += c;
         }
-        if c >= params.min_count {
+        if c >= min_count {
             if unigram {
-                frequent_chars += c;
+                self.frequent_chars += c;
             }
-            frequent.insert(k, c);
+            self.frequent.push((k, c));
         }
-    })
-    .map_err(spill_err)?;
-    report.chars = chars;
-    report.distinct_grams = distinct;
-    report.frequent_grams = frequent.len();
-    report.total = match params.variant {
-        Variant::V2019 => chars,
-        Variant::V2017 => frequent_chars,
-    };
-    Ok(frequent)
+    }
+
+    fn absorb(&mut self, other: Self) {
+        self.chars += other.chars;
+        self.frequent_chars += other.frequent_chars;
+        self.distinct += other.distinct;
+        self.frequent.extend(other.frequent);
+    }
 }
 
 /// Runs the whole discovery and returns the words ranked by count (then word).
@@ -359,7 +566,17 @@ fn discover_with<K: GramKey>(
     let (sources, _spool) = spool_stdin(sources, cfg)?;
     let mut report = Report::default();
     let t0 = std::time::Instant::now();
-    let frequent = count_grams::<K>(sources.clone(), params, cfg, &dir, &mut report)?;
+    let mut passes = Passes {
+        sources,
+        batch_bytes: cfg.batch_bytes,
+        cap: cfg.mem_budget / 4,
+        kept: None,
+    };
+    let frequent = count_grams::<K>(&mut passes, params, cfg, &dir, &mut report)?;
+    let params = &Params {
+        min_count: report.min_count,
+        ..params.clone()
+    };
     let t1 = std::time::Instant::now();
     let kept = filter_grams(&frequent, report.total, params);
     let t2 = std::time::Instant::now();
@@ -369,12 +586,16 @@ fn discover_with<K: GramKey>(
     let threads = cfg.threads();
     let per_worker = (cfg.mem_budget / threads).max(1);
     let order = params.order;
-    let progress = Progress::new("pre-segment", total_bytes(&sources), cfg.quiet);
-    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let fold = params.fold_width;
+    let progress = Progress::new("pre-segment", total_bytes(&passes.sources), cfg.quiet);
+    let mut reader = passes.reader();
+    drop(passes);
     let kept_ref = &kept;
+    let prefixes = KeptPrefixes::new(&kept);
+    let prefixes = &prefixes;
     // Pieces of up to K::MAX_ORDER characters are counted by packed key, longer ones by string.
     let (states, _) = fold_batches(
-        reader,
+        &mut reader,
         threads,
         &progress,
         |_| {
@@ -389,20 +610,22 @@ fn discover_with<K: GramKey>(
             {
                 let (map, heap) = long.map_mut();
                 for line in batch.lines() {
-                    for piece in pieces(line) {
+                    for piece in pieces_folded(line, fold) {
                         codes.clear();
                         offs.clear();
                         for (i, c) in piece.char_indices() {
                             offs.push(i);
-                            codes.push(char_code(c));
+                            codes.push(word_code(c, fold));
                         }
                         offs.push(piece.len());
-                        presegment_codes(&codes, kept_ref, order, |a, b| {
+                        presegment_prefixed(&codes, prefixes, order, |a, b| {
                             if b - a <= K::MAX_ORDER {
                                 let key = codes[a..b].iter().fold(K::default(), |k, &c| k.push(c));
                                 short.add(key, 1);
                             } else {
                                 let w = &piece[offs[a]..offs[b]];
+                                let w = if fold { fold_str(w) } else { w.into() };
+                                let w: &str = &w;
                                 if let Some(c) = map.get_mut(w) {
                                     *c += 1;
                                 } else {
@@ -472,6 +695,33 @@ fn discover_with<K: GramKey>(
         t2.elapsed().as_secs_f64(),
     ];
     Ok((words, report))
+}
+
+/// The input of the passes: the sources, or the first pass's batches kept in memory when they
+/// take at most a quarter of the memory budget (so later passes skip reading and checking).
+struct Passes {
+    sources: Vec<Source>,
+    batch_bytes: usize,
+    cap: usize,
+    kept: Option<(Arc<Vec<Batch>>, InputStats)>,
+}
+
+impl Passes {
+    fn reader(&self) -> BatchReader {
+        match &self.kept {
+            Some((b, stats)) => BatchReader::replay(b.clone(), stats.clone()),
+            None => BatchReader::new(self.sources.clone(), self.batch_bytes).recording(self.cap),
+        }
+    }
+
+    fn keep(&mut self, reader: &mut BatchReader) {
+        if self.kept.is_none() {
+            match reader.take_recording() {
+                Some(b) => self.kept = Some((b, reader.stats.clone())),
+                None => self.cap = 0, // did not fit: later passes read without recording
+            }
+        }
+    }
 }
 
 /// Copies stdin (if among the sources) to a temporary file so that it can be read twice.

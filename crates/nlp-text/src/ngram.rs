@@ -7,6 +7,7 @@
 use std::hash::Hash;
 
 use crate::spill::CountKey;
+use crate::width::fold_width;
 
 const CJK_FIRST: u32 = 0x4e00;
 const CJK_LAST: u32 = 0x9fa5;
@@ -37,6 +38,12 @@ pub fn code_char(code: u16) -> char {
     char::from_u32(c).expect("valid code")
 }
 
+/// The code of `c` after width folding when `fold` is set (so `１` codes as `1`).
+#[inline]
+pub fn word_code(c: char, fold: bool) -> u16 {
+    char_code(if fold { fold_width(c) } else { c })
+}
+
 /// Whether `c` is a word character (`[\u4e00-\u9fa50-9a-zA-Z]`).
 #[inline]
 pub fn is_word_char(c: char) -> bool {
@@ -46,6 +53,13 @@ pub fn is_word_char(c: char) -> bool {
 /// Maximal runs of word characters in `text` (the text split at `[^\u4e00-\u9fa50-9a-zA-Z]+`).
 pub fn pieces(text: &str) -> impl Iterator<Item = &str> {
     text.split(|c: char| !is_word_char(c))
+        .filter(|p| !p.is_empty())
+}
+
+/// Like [`pieces`], but with full-width digits and letters counted as word characters when
+/// `fold` is set (the pieces are slices of the unfolded text).
+pub fn pieces_folded(text: &str, fold: bool) -> impl Iterator<Item = &str> {
+    text.split(move |c: char| word_code(c, fold) == 0)
         .filter(|p| !p.is_empty())
 }
 
@@ -142,5 +156,8 @@ mod tests {
         assert_eq!(k.suffix_after(2).to_string_gram(), "中国人民共和");
         let p: Vec<&str> = pieces("今天，天气 good!１２３abc").collect();
         assert_eq!(p, vec!["今天", "天气", "good", "abc"]);
+        let p: Vec<&str> = pieces_folded("今天，天气 good!１２３abc", true).collect();
+        assert_eq!(p, vec!["今天", "天气", "good", "１２３abc"]);
+        assert_eq!(word_code('１', true), char_code('1'));
     }
 }

@@ -27,7 +27,7 @@ pub fn effective_threads(requested: usize) -> usize {
 /// `init(worker_index)` makes each state; `fold(state, batch)` processes one batch. Returns the
 /// final states (one per worker) and the input statistics.
 pub fn fold_batches<S, I, F>(
-    mut reader: BatchReader,
+    reader: &mut BatchReader,
     threads: usize,
     progress: &Progress,
     init: I,

@@ -94,7 +94,19 @@ struct Worker {
     counter: SpillCounter<Box<str>>,
     /// Counts of dictionary words by trie node (jieba mode).
     by_node: Vec<u64>,
+    /// Counts of other one-character BMP tokens (punctuation, digits) by code point.
+    by_char: Vec<u64>,
     tokens: u64,
+}
+
+/// The character of a one-character token in the Basic Multilingual Plane.
+#[inline]
+fn single_bmp(tok: &str) -> Option<char> {
+    let mut it = tok.chars();
+    match (it.next(), it.next()) {
+        (Some(c), None) if (c as u32) < (1 << 16) => Some(c),
+        _ => None,
+    }
 }
 
 /// Summary of a counting run.
@@ -126,15 +138,16 @@ pub fn count_words(
         .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
     let per_worker = (cfg.mem_budget / threads).max(1);
     let progress = Progress::new("counting", total_bytes(&sources), cfg.quiet);
-    let reader = BatchReader::new(sources, cfg.batch_bytes);
+    let mut reader = BatchReader::new(sources, cfg.batch_bytes);
     let nodes = jieba.map_or(0, |j| j.dict().len());
     let (states, stats) = fold_batches(
-        reader,
+        &mut reader,
         threads,
         &progress,
         |_| Worker {
             counter: SpillCounter::<Box<str>>::new(per_worker, dir.clone()),
             by_node: Vec::new(),
+            by_char: Vec::new(),
             tokens: 0,
         },
         |w, batch| {
@@ -152,6 +165,7 @@ pub fn count_words(
                     (Mode::Jieba { hmm }, Some(j)) => {
                         if w.by_node.is_empty() {
                             w.by_node = vec![0u64; nodes];
+                            w.by_char = vec![0u64; 1 << 16];
                         }
                         for line in batch.lines() {
                             j.cut_with(line, hmm, |tok, node| {
@@ -161,6 +175,8 @@ pub fn count_words(
                                 w.tokens += 1;
                                 if node != u32::MAX {
                                     w.by_node[node as usize] += 1;
+                                } else if let Some(c) = single_bmp(tok) {
+                                    w.by_char[c as usize] += 1;
                                 } else {
                                     by_string(tok);
                                 }
@@ -194,7 +210,11 @@ pub fn count_words(
     };
     let mut parts = Vec::with_capacity(states.len() + 1);
     let mut by_node = vec![0u64; nodes];
+    let mut by_char = vec![0u64; 1 << 16];
     for w in states {
+        for (total, c) in by_char.iter_mut().zip(&w.by_char) {
+            *total += c;
+        }
         report.tokens += w.tokens;
         report.spilled_runs += w.counter.runs();
         for (total, c) in by_node.iter_mut().zip(&w.by_node) {
@@ -217,6 +237,16 @@ pub fn count_words(
                     .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
             }
         }
+        // One-character tokens counted by code point (equal words are summed by the merge).
+        for (code, &c) in by_char.iter().enumerate() {
+            if let Some(ch) = char::from_u32(code as u32).filter(|_| c > 0) {
+                known.add(ch.to_string().into_boxed_str(), c);
+                known
+                    .check_budget()
+                    .map_err(|e| Error::Io(PathBuf::from("spill dir"), e))?;
+            }
+        }
+        report.spilled_runs += known.runs();
         parts.push(
             known
                 .finish()

@@ -262,3 +262,33 @@ fn stdin_min_count_and_top() {
     assert!(!ok);
     assert!(err.contains("empty input"), "{err}");
 }
+
+#[test]
+fn recorded_batches_replay_identically_and_respect_the_cap() {
+    use nlp_text::input::{BatchReader, Source};
+    let dir = tempfile::tempdir().unwrap();
+    let text = "第一行\nsecond\n\n第四行 with spaces\r\nlast";
+    let p = dir.path().join("in.txt");
+    std::fs::write(&p, text).unwrap();
+    let read_all = |r: &mut BatchReader| {
+        let mut lines = Vec::new();
+        while let Some(b) = r.next_batch().unwrap() {
+            lines.extend(b.lines().map(str::to_string));
+        }
+        lines
+    };
+    let mut r = BatchReader::new(vec![Source::File(p.clone())], 8).recording(1 << 20);
+    let first = read_all(&mut r);
+    assert_eq!(
+        first,
+        ["第一行", "second", "", "第四行 with spaces", "last"]
+    );
+    let kept = r.take_recording().expect("fits in the cap");
+    let mut replay = BatchReader::replay(kept, r.stats.clone());
+    assert_eq!(read_all(&mut replay), first);
+    assert_eq!(replay.stats.lines, 5);
+    // Over the cap nothing is kept.
+    let mut r = BatchReader::new(vec![Source::File(p)], 8).recording(10);
+    read_all(&mut r);
+    assert!(r.take_recording().is_none());
+}

@@ -166,3 +166,111 @@ fn spilled_discovery_equals_in_memory_discovery() {
         .collect();
     assert_eq!(a, b);
 }
+
+#[test]
+fn full_width_forms_are_folded_unless_disabled() {
+    // "１２ab" x3 and "12" x1: folded, the pieces are 12ab x3 and 12 x1 (same characters), so
+    // 1=4 2=4 a=3 b=3 (total 14); 12 = 4: ln(14*4/16) = 1.25; 2a = 3: ln(14*3/12) = 1.25;
+    // ab = 3: ln(14*3/9) = 1.54. Threshold 1.0 keeps them all; the 3- and 4-grams need 9.
+    let text = "１２ab\n１２ab\n１２ab\n12\n";
+    let mut p = Params::v2019();
+    p.min_count = 3;
+    p.thresholds = vec![0.0, 1.0, 9.0, 9.0];
+    // Pre-segmentation joins 1-2-a-b (every neighbour pair kept) into 12ab (x3), and 12 (x1);
+    // 12ab fails the back-check (a 4-piece must be a kept gram), 12 is below min_count.
+    assert!(run(text, &p, &cfg(1)).is_empty());
+    p.thresholds = vec![0.0, 1.0, 0.0, 0.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("12ab", 3)]));
+    // Unfolded, full-width digits are separators: pieces ab x3 and 12 x1, a=3 b=3 1=1 2=1
+    // (total 8), ab: ln(8*3/9) = 0.98.
+    p.fold_width = false;
+    p.thresholds = vec![0.0, 0.9, 0.0, 0.0];
+    assert_eq!(run(text, &p, &cfg(1)), pairs(&[("ab", 3)]));
+}
+
+#[test]
+fn auto_min_count_scales_with_corpus_size() {
+    use nlp_text::newwords::auto_min_count;
+    // 32 * chars / 7.3e8, rounded, clamped to 2..=32.
+    assert_eq!(auto_min_count(Variant::V2019, 1_606_385), 2);
+    assert_eq!(auto_min_count(Variant::V2019, 100_000_000), 4); // 4.38
+    assert_eq!(auto_min_count(Variant::V2019, 365_000_000), 16);
+    assert_eq!(auto_min_count(Variant::V2019, 10_000_000_000), 32);
+    assert_eq!(auto_min_count(Variant::V2017, 365_000_000), 64);
+    // The discovery reports the count it used: 3 lines of "ab" = 6 characters -> 2.
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "in.txt", b"ab\nab\nab\n");
+    let mut p = Params::v2019();
+    p.auto_min_count = true;
+    let (_, report) = discover(vec![Source::File(path)], &p, &cfg(1)).unwrap();
+    assert_eq!(report.min_count, 2);
+}
+
+#[test]
+fn prefix_table_presegmentation_equals_the_plain_one() {
+    use nlp_text::newwords::{KeptPrefixes, presegment_codes, presegment_prefixed};
+    use nlp_text::ngram::{pieces, word_code};
+    // Kept grams: every 2..4-gram of a few real phrases (overlapping, with shared prefixes).
+    let mut k = HashSet::new();
+    for phrase in [
+        "中国人民",
+        "人民日报",
+        "中国共产党",
+        "新华社",
+        "记者",
+        "经济发展",
+    ] {
+        let codes: Vec<u16> = phrase.chars().map(|c| word_code(c, true)).collect();
+        for i in 0..codes.len() {
+            for len in 2..=4.min(codes.len() - i) {
+                let key = codes[i..i + len]
+                    .iter()
+                    .fold(0u64, |k, &c| (k << 15) | c as u64);
+                if (i + len) % 2 == 0 {
+                    k.insert(key);
+                }
+            }
+        }
+    }
+    let table = KeptPrefixes::new(&k);
+    let text = std::fs::read_to_string(common::fixture("wordfreq_input.txt")).unwrap();
+    let (mut n, mut joined) = (0, 0);
+    for piece in pieces(&text) {
+        let codes: Vec<u16> = piece.chars().map(|c| word_code(c, true)).collect();
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        presegment_codes(&codes, &k, 4, |s, e| a.push((s, e)));
+        presegment_prefixed(&codes, &table, 4, |s, e| b.push((s, e)));
+        assert_eq!(a, b, "{piece}");
+        n += a.len();
+        joined += a.iter().filter(|(s, e)| e - s > 1).count();
+    }
+    assert!(n > 10_000 && joined > 100, "{n} {joined}");
+}
+
+#[test]
+fn pruned_counting_gives_the_words_of_counting_all_grams() {
+    let text = std::fs::read_to_string(common::fixture("wordfreq_input.txt")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let path = write_file(dir.path(), "in.txt", text.as_bytes());
+    for (variant, min_count) in [
+        (Params::v2019(), 4),
+        (Params::v2019(), 2),
+        (Params::v2017(), 3),
+    ] {
+        let mut p = variant;
+        p.min_count = min_count;
+        let (pruned, rp) = discover(vec![Source::File(path.clone())], &p, &cfg(2)).unwrap();
+        p.all_grams = true;
+        let (all, ra) = discover(vec![Source::File(path.clone())], &p, &cfg(2)).unwrap();
+        assert!(all.len() > 300, "{}", all.len());
+        assert_eq!(pruned, all);
+        assert_eq!((rp.frequent_grams, rp.total), (ra.frequent_grams, ra.total));
+        assert!(rp.distinct_grams < ra.distinct_grams);
+        // Spilled on a tiny budget, the pruned counts are still exact.
+        p.all_grams = false;
+        let (spilled, rs) =
+            discover(vec![Source::File(path.clone())], &p, &tiny_cfg(2, 4096)).unwrap();
+        assert!(rs.spilled_runs > 2);
+        assert_eq!(spilled, all);
+    }
+}

@@ -49,3 +49,27 @@ fn peoples_daily_gold_format() {
     assert_eq!((s.gold, s.correct), (2, 2));
     assert!(evaluate("a b\nc\n", "a b\n", GoldFormat::Plain).is_err());
 }
+
+#[test]
+fn numbers_latin_and_punctuation_runs_stay_whole() {
+    // The lexicon is folded like newwords output; the input keeps its full-width forms.
+    let seg = LexiconSegmenter::new([("1998年", 10), ("新年", 10), ("19", 50), ("年", 5)]);
+    assert_eq!(
+        seg.cut("１９９８年新年——增长１２．３％"),
+        ["１９９８年", "新年", "——", "增", "长", "１２．３％"]
+    );
+    // "19" never cuts into the number 1997; ＣＤ—ＲＯＭ is a Latin run, a dash, a Latin run.
+    assert_eq!(
+        seg.cut("１９９７年ＣＤ—ＲＯＭ"),
+        ["１９９７", "年", "ＣＤ", "—", "ＲＯＭ"]
+    );
+    // Plain mode is Python jieba's lcut(HMM=False): no folding, every full-width character
+    // alone; ASCII digits are cut by the lexicon ("19") and rejoined by jieba's English-run rule.
+    let plain = LexiconSegmenter::new_plain([("19", 50), ("年", 5)]);
+    assert_eq!(plain.cut("１９——"), ["１", "９", "—", "—"]);
+    assert_eq!(plain.cut("1997年"), ["19", "97", "年"]);
+    // On Chinese-only text the two modes agree.
+    let lex = [("北京", 5), ("京天", 100), ("天安门", 5)];
+    let (a, b) = (LexiconSegmenter::new(lex), LexiconSegmenter::new_plain(lex));
+    assert_eq!(a.cut("我爱北京天安门"), b.cut("我爱北京天安门"));
+}

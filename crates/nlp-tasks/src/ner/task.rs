@@ -1,6 +1,7 @@
 //! Training and evaluation glue of the DGCNN + CRF tagger for the shared loop.
 
 use std::collections::HashMap;
+use std::ops::Range;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
@@ -35,33 +36,44 @@ pub fn training_examples(
 ) -> Vec<NerExample> {
     let mut out = Vec::new();
     for s in sentences {
-        let chars = s.chars();
         let ids = vocab.encode(&s.text);
         let mut names = s.bio_tags();
-        let mut start = 0;
-        while start < chars.len() {
-            let mut end = (start + max_len).min(chars.len());
-            if end < chars.len()
-                && let Some(cut) = (start + 1..end)
-                    .rev()
-                    .find(|&i| CUT_AFTER.contains(&chars[i - 1]))
-            {
-                end = cut;
-            }
-            if let Some(rest) = names[start].strip_prefix("I-") {
-                names[start] = format!("B-{rest}");
+        for piece in piece_ranges(&s.chars(), max_len) {
+            if let Some(rest) = names[piece.start].strip_prefix("I-") {
+                names[piece.start] = format!("B-{rest}");
             }
             out.push(NerExample {
-                ids: ids[start..end].to_vec(),
-                tags: names[start..end].iter().map(|t| tags[t]).collect(),
+                ids: ids[piece.clone()].to_vec(),
+                tags: names[piece].iter().map(|t| tags[t]).collect(),
             });
-            start = end;
         }
     }
     out
 }
 
-fn to_tensor(seqs: &[&[i64]], device: &Device) -> Tensor<2, Int> {
+/// Cut `chars` into consecutive pieces of at most `max_len` characters, each ending after the
+/// last punctuation mark (`。！？；，、：`) inside its window when there is one (hard cut
+/// otherwise). `max_len` of 0 is treated as 1.
+pub fn piece_ranges(chars: &[char], max_len: usize) -> Vec<Range<usize>> {
+    let max_len = max_len.max(1);
+    let mut pieces = Vec::new();
+    let mut start = 0;
+    while start < chars.len() {
+        let mut end = (start + max_len).min(chars.len());
+        if end < chars.len()
+            && let Some(cut) = (start + 1..end)
+                .rev()
+                .find(|&i| CUT_AFTER.contains(&chars[i - 1]))
+        {
+            end = cut;
+        }
+        pieces.push(start..end);
+        start = end;
+    }
+    pieces
+}
+
+pub(crate) fn to_tensor(seqs: &[&[i64]], device: &Device) -> Tensor<2, Int> {
     let (values, shape) = pad_sequences(seqs, PadOptions::default());
     Tensor::from_data(TensorData::new(values, shape), device)
 }

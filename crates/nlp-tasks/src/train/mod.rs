@@ -81,12 +81,16 @@ pub struct TrainConfig {
     pub stop_after_steps: Option<usize>,
     /// Show a progress bar on stderr.
     pub progress: bool,
+    /// With `progress`, also log a line (step, loss, rate) every this many steps to stderr and
+    /// `log.txt`, so runs whose stderr is a file (no bar drawn) still show progress.
+    pub log_every: usize,
     /// Name of the evaluation score in logs and the curve.
     pub score_name: String,
 }
 
 impl TrainConfig {
-    /// Defaults: 1 epoch, batch 32, seed 42, lr 1e-3, no clipping, checkpoints every 200 steps.
+    /// Defaults: 1 epoch, batch 32, seed 42, lr 1e-3, no clipping, checkpoints every 200 steps,
+    /// a progress line every 100 steps.
     pub fn new(out_dir: impl Into<PathBuf>) -> Self {
         Self {
             epochs: 1,
@@ -100,6 +104,7 @@ impl TrainConfig {
             resume: true,
             stop_after_steps: None,
             progress: true,
+            log_every: 100,
             score_name: "score".to_string(),
         }
     }
@@ -281,6 +286,7 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
         ProgressBar::hidden()
     };
     let mut stopped_early = false;
+    let mut window = (state.global_step, state.train_seconds, 0.0f64);
     'epochs: while state.epoch < config.epochs && state.global_step < total_steps {
         let batches = epoch_batches(task, examples, config.batch_size, config.seed, state.epoch);
         while state.batch_in_epoch < batches.len() {
@@ -325,6 +331,24 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
             state.train_seconds += started.elapsed().as_secs_f64();
             bar.set_position(state.global_step as u64);
             bar.set_message(format!("epoch {} loss {loss_value:.4}", state.epoch + 1));
+            window.2 += loss_value;
+            if config.progress && state.global_step % config.log_every.max(1) == 0 {
+                let steps = state.global_step - window.0;
+                let seconds = state.train_seconds - window.1;
+                bar.suspend(|| {
+                    log(
+                        config,
+                        &format!(
+                            "epoch {} step {}/{total_steps} loss {:.4} ({:.2} steps/s)",
+                            state.epoch + 1,
+                            state.global_step,
+                            window.2 / steps.max(1) as f64,
+                            steps as f64 / seconds.max(1e-9)
+                        ),
+                    )
+                });
+                window = (state.global_step, state.train_seconds, 0.0);
+            }
             if state.global_step % config.checkpoint_every == 0 {
                 save(&model, optim, &state)?;
             }

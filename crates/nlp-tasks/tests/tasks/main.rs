@@ -1,5 +1,10 @@
 //! Checks of `nlp-tasks` (one test binary).
 
+mod bert_ner;
 mod ner;
 mod train;
 mod triples;
+
+/// Burn's random generator is global to the process; training runs of different tests must not
+/// interleave their draws.
+pub static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());

@@ -9,6 +9,8 @@ use nlp_tasks::ner::{
 };
 use nlp_tasks::train::{Checkpoint, TrainConfig, fit};
 
+use crate::RNG;
+
 /// Every float parameter's values, in visiting order (burnpack bytes also hold parameter ids,
 /// which differ between model instances, so they cannot be compared directly).
 struct Values(Vec<f32>);
@@ -47,9 +49,6 @@ fn setup() -> Setup {
 
 /// Train a tiny tagger for `steps` steps (optionally stopping early / resuming) and return the
 /// final weights and per-step losses.
-/// Burn's random generator is global to the process; training runs of different tests must not
-/// interleave their draws.
-pub static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn run(
     s: &Setup,

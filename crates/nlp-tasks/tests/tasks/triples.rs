@@ -447,7 +447,7 @@ fn tiny_triples() -> (Vec<Sample>, Schema) {
 
 #[test]
 fn dgcnn_model_trains_on_synthetic_samples() {
-    let _guard = super::train::RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = crate::RNG.lock().unwrap_or_else(|e| e.into_inner());
     let (train, schema) = tiny_triples();
     let vocab = CharVocab::build(train.iter().map(|s| s.text.as_str()), 1);
     let encoder = UnitEncoder::Chars {
@@ -491,7 +491,7 @@ fn dgcnn_model_trains_on_synthetic_samples() {
 
 #[test]
 fn bert_model_loss_falls_on_a_batch() {
-    let _guard = super::train::RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let _guard = crate::RNG.lock().unwrap_or_else(|e| e.into_inner());
     let (train, schema) = tiny_triples();
     let vocab = CharVocab::build(train.iter().map(|s| s.text.as_str()), 1);
     // Character ids stand in for token ids: the same unit layout as BERT minus [CLS]/[SEP].
