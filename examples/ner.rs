@@ -81,6 +81,9 @@ struct Args {
     /// Width of the embedding and the DGCNN blocks.
     #[arg(long, default_value_t = 128)]
     d_model: usize,
+    /// Write a resumable checkpoint every this many steps (and at every epoch end).
+    #[arg(long, default_value_t = 200)]
+    checkpoint_every: usize,
     /// Start afresh even if `--out` holds a checkpoint.
     #[arg(long)]
     no_resume: bool,
@@ -143,6 +146,7 @@ fn train_config(args: &Args, default_lr: f64) -> TrainConfig {
     config.learning_rate = args.lr.unwrap_or(default_lr);
     config.clip_norm = Some(5.0);
     config.resume = !args.no_resume;
+    config.checkpoint_every = args.checkpoint_every.max(1);
     config.score_name = "dev f1".into();
     config
 }
