@@ -72,7 +72,7 @@ impl MultiHeadAttentionConfig {
     pub fn init(&self, device: &burn::tensor::Device) -> MultiHeadAttention {
         let head_dim = self.head_dim.unwrap_or_else(|| {
             assert!(
-                self.d_model % self.n_heads == 0,
+                self.d_model.is_multiple_of(self.n_heads),
                 "d_model {} is not divisible by n_heads {}",
                 self.d_model,
                 self.n_heads
@@ -80,7 +80,7 @@ impl MultiHeadAttentionConfig {
             self.d_model / self.n_heads
         });
         assert!(
-            !self.rotary || head_dim % 2 == 0,
+            !self.rotary || head_dim.is_multiple_of(2),
             "rotary needs an even head_dim, got {head_dim}"
         );
         let inner = self.n_heads * head_dim;

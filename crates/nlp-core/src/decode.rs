@@ -66,7 +66,7 @@ pub fn half_pointer_typed(
         "start and end probabilities differ in size"
     );
     assert!(
-        num_types > 0 && start.len() % num_types == 0,
+        num_types > 0 && start.len().is_multiple_of(num_types),
         "length not a multiple of num_types"
     );
     let len = start.len() / num_types;

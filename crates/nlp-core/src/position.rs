@@ -99,7 +99,7 @@ fn interleave<const D: usize>(a: Tensor<D>, b: Tensor<D>) -> Tensor<D> {
 /// Panics if `dim` is odd.
 pub fn sinusoidal(len: usize, dim: usize, start: usize, device: &Device) -> Tensor<2> {
     assert!(
-        dim % 2 == 0,
+        dim.is_multiple_of(2),
         "sinusoidal embedding needs an even dim, got {dim}"
     );
     let a = angles(len, dim, start, 10000.0, device);
@@ -115,7 +115,7 @@ pub fn sinusoidal(len: usize, dim: usize, start: usize, device: &Device) -> Tens
 pub fn apply_rotary(x: Tensor<4>, start: usize, base: f64) -> Tensor<4> {
     let [batch, heads, len, dim] = x.dims();
     assert!(
-        dim % 2 == 0,
+        dim.is_multiple_of(2),
         "rotary embedding needs an even dim, got {dim}"
     );
     let device = x.device();

@@ -49,7 +49,6 @@ fn setup() -> Setup {
 
 /// Train a tiny tagger for `steps` steps (optionally stopping early / resuming) and return the
 /// final weights and per-step losses.
-
 fn run(
     s: &Setup,
     out: &Path,
