@@ -27,7 +27,7 @@ use bert4burn::tasks::ner::{
     bert_evaluate_sentences, bert_predict_spans, bert_training_examples, bio_tag_names,
     evaluate_sentences, load, predict_spans, tag_ids, training_examples,
 };
-use bert4burn::tasks::train::{TrainConfig, TrainOutcome, fit, load_weights};
+use bert4burn::tasks::train::{TrainConfig, TrainTask, fit, load_weights};
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -154,13 +154,33 @@ fn train_config(args: &Args, default_lr: f64) -> TrainConfig {
 /// Test metrics, training seconds, steps and epochs run.
 type Trained = (EntityMetrics, f64, usize, usize);
 
-fn summary<M>(outcome: &TrainOutcome<M>) -> (f64, usize, usize) {
+/// Train with Adam + EMA 0.999 (default learning rate `default_lr`), then load the best
+/// epoch's weights into a fresh plain-device model from `fresh`. Returns it with the training
+/// seconds, steps and epochs run.
+fn fit_best<T: TrainTask>(
+    args: &Args,
+    default_lr: f64,
+    task: &T,
+    model: T::Model,
+    examples: &[T::Example],
+    fresh: impl FnOnce() -> T::Model,
+) -> anyhow::Result<(T::Model, f64, usize, usize)> {
+    let mut optim = Adam::new().ema(0.999).init()?;
+    let outcome = fit(
+        task,
+        model,
+        &mut optim,
+        examples,
+        &train_config(args, default_lr),
+    )?;
     let state = &outcome.state;
-    (
+    let (seconds, steps, epochs) = (
         state.train_seconds,
         state.global_step,
         state.epoch_losses.len(),
-    )
+    );
+    let best = outcome.best_weights.context("no epoch was evaluated")?;
+    Ok((load_weights(fresh(), &best)?, seconds, steps, epochs))
 }
 
 fn train_dgcnn(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<Trained> {
@@ -178,17 +198,9 @@ fn train_dgcnn(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<
         tag_names: &tags,
         dev: &corpus.dev,
     };
-    let mut optim = Adam::new().ema(0.999).init()?;
-    let outcome = fit(
-        &task,
-        model,
-        &mut optim,
-        &examples,
-        &train_config(args, 2e-3),
-    )?;
-    let (seconds, steps, epochs) = summary(&outcome);
-    let best = outcome.best_weights.context("no epoch was evaluated")?;
-    let model = load_weights(model_config.init(device), &best)?;
+    let (model, seconds, steps, epochs) = fit_best(args, 2e-3, &task, model, &examples, || {
+        model_config.init(device)
+    })?;
     let test = evaluate_sentences(&model, &vocab, &tags, &corpus.test);
     Ok((test, seconds, steps, epochs))
 }
@@ -225,17 +237,9 @@ fn train_bert(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<T
         dev: &corpus.dev,
         max_len: args.max_len,
     };
-    let mut optim = Adam::new().ema(0.999).init()?;
-    let outcome = fit(
-        &task,
-        model,
-        &mut optim,
-        &examples,
-        &train_config(args, 2e-5),
-    )?;
-    let (seconds, steps, epochs) = summary(&outcome);
-    let best = outcome.best_weights.context("no epoch was evaluated")?;
-    let model = load_weights(model_config.init(device), &best)?;
+    let (model, seconds, steps, epochs) = fit_best(args, 2e-5, &task, model, &examples, || {
+        model_config.init(device)
+    })?;
     let test = bert_evaluate_sentences(&model, &tokenizer, &tags, &corpus.test, args.max_len)?;
     Ok((test, seconds, steps, epochs))
 }
