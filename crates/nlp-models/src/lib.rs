@@ -1,7 +1,7 @@
 //! Models of bert4burn, built on `nlp-core`.
 //!
-//! - [`bert`]: BERT that loads real checkpoints (Hugging Face safetensors and Google TF
-//!   checkpoints, read natively) in `encoder`, `lm` and `unilm` modes, with MLM/NSP heads,
+//! - [`bert`]: BERT that loads real checkpoints (Hugging Face safetensors or
+//!   `pytorch_model.bin`, and Google TF checkpoints, read natively) in `encoder`, `lm` and `unilm` modes, with MLM/NSP heads,
 //!   `keep_tokens` and incremental decoding; saves back to Hugging Face safetensors.
 //! - [`tokenizer`]: BERT WordPiece tokenization with character offsets (bert4keras' `rematch`).
 //! - [`checkpoint`]: the checkpoint readers.

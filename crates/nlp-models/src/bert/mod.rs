@@ -1,4 +1,5 @@
-//! BERT: config, model, checkpoint loading (Hugging Face and Google TF) and saving.
+//! BERT: config, model, checkpoint loading (Hugging Face safetensors or `pytorch_model.bin`,
+//! Google TF) and saving.
 //!
 //! ```no_run
 //! use nlp_models::bert::{BertCheckpoint, BertInput, BertMode, LoadOptions};
@@ -33,7 +34,7 @@ use std::path::{Path, PathBuf};
 
 use burn::tensor::Device;
 
-use crate::checkpoint::{SafetensorsFile, TensorSource, TfCheckpoint};
+use crate::checkpoint::{PytorchFile, SafetensorsFile, TensorSource, TfCheckpoint};
 use crate::error::{Error, Result};
 
 /// Which kind of checkpoint directory.
@@ -41,6 +42,9 @@ use crate::error::{Error, Result};
 pub enum CheckpointKind {
     /// `config.json` + `model.safetensors`.
     HuggingFace,
+    /// `config.json` + `pytorch_model.bin` (Hugging Face before safetensors; used only when
+    /// there is no `model.safetensors`).
+    HuggingFacePytorch,
     /// `bert_config.json` + `bert_model.ckpt.index` + `bert_model.ckpt.data-*`.
     GoogleTf,
 }
@@ -88,6 +92,10 @@ fn tf_prefix(dir: &Path) -> Option<PathBuf> {
 
 impl BertCheckpoint {
     /// Open `dir`, detecting a Hugging Face or a Google TF checkpoint.
+    ///
+    /// Looked for in this order: `config.json` + `model.safetensors`; `config.json` +
+    /// `pytorch_model.bin` (Hugging Face's older format; not used when `model.safetensors` is
+    /// there too); a single `*.ckpt.index` + `bert_config.json` (or `config.json`).
     pub fn open(dir: impl AsRef<Path>) -> Result<Self> {
         let dir = dir.as_ref().to_path_buf();
         if !dir.is_dir() {
@@ -103,6 +111,12 @@ impl BertCheckpoint {
             let config = BertConfig::from_hf_json(dir.join("config.json"))?;
             let source = SafetensorsFile::open(dir.join("model.safetensors"))?;
             (CheckpointKind::HuggingFace, config, Box::new(source))
+        } else if dir.join("pytorch_model.bin").is_file()
+            && (dir.join("config.json").is_file() || tf_prefix(&dir).is_none())
+        {
+            let config = BertConfig::from_hf_json(dir.join("config.json"))?;
+            let source = PytorchFile::open(dir.join("pytorch_model.bin"))?;
+            (CheckpointKind::HuggingFacePytorch, config, Box::new(source))
         } else if let Some(prefix) = tf_prefix(&dir) {
             let config_path = ["bert_config.json", "config.json"]
                 .iter()
@@ -112,18 +126,12 @@ impl BertCheckpoint {
             let config = BertConfig::from_google_json(&config_path)?;
             let source = TfCheckpoint::open(&prefix)?;
             (CheckpointKind::GoogleTf, config, Box::new(source))
-        } else if dir.join("pytorch_model.bin").is_file() {
-            return Err(Error::NotACheckpoint {
-                path: dir,
-                reason:
-                    "only pytorch_model.bin found; convert it to model.safetensors (transformers: \
-                         `save_pretrained(dir, safe_serialization=True)`)"
-                        .into(),
-            });
         } else {
             return Err(Error::NotACheckpoint {
                 path: dir,
-                reason: "no model.safetensors (Hugging Face) or *.ckpt.index (Google TF checkpoint) found".into(),
+                reason: "no model.safetensors or pytorch_model.bin (Hugging Face) or *.ckpt.index \
+                         (Google TF checkpoint) found"
+                    .into(),
             });
         };
         let naming = detect_naming(source.as_ref())?;

@@ -1,16 +1,20 @@
 //! Reading named tensors out of checkpoint files, with no framework installed.
 //!
 //! - [`SafetensorsFile`]: Hugging Face `model.safetensors` (memory-mapped).
+//! - [`PytorchFile`]: Hugging Face `pytorch_model.bin`, a `torch.save`d state dict (the format
+//!   before safetensors), parsed by the `pytorch-reader` crate.
 //! - [`TfCheckpoint`]: Google's TensorFlow checkpoints (`*.ckpt.index` + `*.ckpt.data-*`), the
 //!   "tensor bundle" format read natively: the index is an SSTable whose entries point into the
 //!   data shards.
 //!
-//! Both implement [`TensorSource`]: look a tensor up by name, get its shape, read it as `f32`.
+//! All implement [`TensorSource`]: look a tensor up by name, get its shape, read it as `f32`.
 //! Every failure is an [`Error`](crate::Error) naming the file and the tensor.
 
+mod pytorch;
 mod safetensors;
 mod tf_bundle;
 
+pub use self::pytorch::PytorchFile;
 pub use self::safetensors::SafetensorsFile;
 pub use self::tf_bundle::TfCheckpoint;
 
