@@ -1,5 +1,5 @@
 //! BERT checks against committed fixtures from an independent reference
-//! (`scripts/fixtures/make_bert_fixtures.py`: transformers and TensorFlow).
+//! (`scripts/fixtures/make_bert_fixtures.py`: transformers, torch and TensorFlow).
 //!
 //! One test binary. The device comes from `NLP_TEST_DEVICE` (default `flex`). Checks on the
 //! real MiniLM checkpoint need `data-cache/minilm` (`cargo xtask data minilm`) or
@@ -9,6 +9,8 @@
 mod errors;
 #[path = "bert/minilm.rs"]
 mod minilm;
+#[path = "bert/pytorch.rs"]
+mod pytorch;
 #[path = "bert/random_mlm.rs"]
 mod random_mlm;
 #[path = "bert/tokenizer.rs"]

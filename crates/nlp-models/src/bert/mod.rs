@@ -104,36 +104,35 @@ impl BertCheckpoint {
                 reason: "not a directory".into(),
             });
         }
-        let (kind, config, source): (_, BertConfig, Box<dyn TensorSource>) = if dir
-            .join("model.safetensors")
-            .is_file()
-        {
-            let config = BertConfig::from_hf_json(dir.join("config.json"))?;
-            let source = SafetensorsFile::open(dir.join("model.safetensors"))?;
-            (CheckpointKind::HuggingFace, config, Box::new(source))
-        } else if dir.join("pytorch_model.bin").is_file()
-            && (dir.join("config.json").is_file() || tf_prefix(&dir).is_none())
-        {
-            let config = BertConfig::from_hf_json(dir.join("config.json"))?;
-            let source = PytorchFile::open(dir.join("pytorch_model.bin"))?;
-            (CheckpointKind::HuggingFacePytorch, config, Box::new(source))
-        } else if let Some(prefix) = tf_prefix(&dir) {
-            let config_path = ["bert_config.json", "config.json"]
-                .iter()
-                .map(|n| dir.join(n))
-                .find(|p| p.is_file())
-                .unwrap_or_else(|| dir.join("bert_config.json"));
-            let config = BertConfig::from_google_json(&config_path)?;
-            let source = TfCheckpoint::open(&prefix)?;
-            (CheckpointKind::GoogleTf, config, Box::new(source))
-        } else {
-            return Err(Error::NotACheckpoint {
-                path: dir,
-                reason: "no model.safetensors or pytorch_model.bin (Hugging Face) or *.ckpt.index \
+        let (kind, config, source): (_, BertConfig, Box<dyn TensorSource>) =
+            if dir.join("model.safetensors").is_file() {
+                let config = BertConfig::from_hf_json(dir.join("config.json"))?;
+                let source = SafetensorsFile::open(dir.join("model.safetensors"))?;
+                (CheckpointKind::HuggingFace, config, Box::new(source))
+            } else if dir.join("pytorch_model.bin").is_file()
+                && (dir.join("config.json").is_file() || tf_prefix(&dir).is_none())
+            {
+                let config = BertConfig::from_hf_json(dir.join("config.json"))?;
+                let source = PytorchFile::open(dir.join("pytorch_model.bin"))?;
+                (CheckpointKind::HuggingFacePytorch, config, Box::new(source))
+            } else if let Some(prefix) = tf_prefix(&dir) {
+                let config_path = ["bert_config.json", "config.json"]
+                    .iter()
+                    .map(|n| dir.join(n))
+                    .find(|p| p.is_file())
+                    .unwrap_or_else(|| dir.join("bert_config.json"));
+                let config = BertConfig::from_google_json(&config_path)?;
+                let source = TfCheckpoint::open(&prefix)?;
+                (CheckpointKind::GoogleTf, config, Box::new(source))
+            } else {
+                return Err(Error::NotACheckpoint {
+                    path: dir,
+                    reason:
+                        "no model.safetensors or pytorch_model.bin (Hugging Face) or *.ckpt.index \
                          (Google TF checkpoint) found"
-                    .into(),
-            });
-        };
+                            .into(),
+                });
+            };
         let naming = detect_naming(source.as_ref())?;
         let has_pooler = match &naming {
             Naming::HuggingFace { prefix } => {

@@ -7,7 +7,7 @@ use nlp_models::bert::{BertCheckpoint, LoadOptions};
 
 use crate::{device, fixtures, temp_dir};
 
-fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).unwrap();
     for entry in std::fs::read_dir(from).unwrap() {
         let entry = entry.unwrap();
@@ -15,7 +15,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn load_err(dir: &Path) -> Error {
+pub(crate) fn load_err(dir: &Path) -> Error {
     match BertCheckpoint::open(dir) {
         Err(e) => e,
         Ok(ckpt) => {

@@ -16,7 +16,7 @@ const MODES: [(BertMode, &str); 3] = [
     (BertMode::Unilm, "unilm"),
 ];
 
-fn load(
+pub(crate) fn load(
     dir: &str,
     keep: Option<Vec<usize>>,
 ) -> (
@@ -34,7 +34,7 @@ fn load(
     (model, report, ckpt.kind)
 }
 
-fn check_modes(dir: &str) {
+pub(crate) fn check_modes(dir: &str) {
     let dev = device();
     let exp = SafetensorsFile::open(fixtures().join("random_mlm/expected.safetensors")).unwrap();
     let (model, _, _) = load(dir, None);
