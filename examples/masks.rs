@@ -30,8 +30,7 @@ struct Panel {
 
 fn to_host(mask: Tensor<3, Bool>) -> anyhow::Result<Vec<bool>> {
     mask.into_data()
-        .convert::<bool>()
-        .into_vec()
+        .try_into_vec::<bool>()
         .map_err(|e| anyhow::anyhow!("reading mask back: {e:?}"))
 }
 
