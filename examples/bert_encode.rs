@@ -24,7 +24,7 @@ use indicatif::{ProgressBar, ProgressStyle};
 
 /// Encode texts with a BERT checkpoint into a safetensors file of hidden states.
 #[derive(Parser)]
-#[command(version, about)]
+#[command(version)]
 struct Args {
     /// Checkpoint directory (Hugging Face or Google TF; detected).
     #[arg(long)]
@@ -80,6 +80,17 @@ fn main() -> anyhow::Result<()> {
     let args = Args::parse();
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
+    }
+    let out_dir = match args.output.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    if !out_dir.is_dir() {
+        bail!(
+            "cannot write {}: directory {} does not exist",
+            args.output.display(),
+            out_dir.display()
+        );
     }
     let device = parse_device(&args.device)?;
     let ckpt = BertCheckpoint::open(&args.model)
