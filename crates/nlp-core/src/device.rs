@@ -110,10 +110,9 @@ pub fn parse_device(spec: &str) -> Result<Device, DeviceError> {
             #[cfg(feature = "cuda")]
             return Ok(Device::cuda(index.unwrap_or(0)));
             #[cfg(not(feature = "cuda"))]
-            {
-                let _ = index;
-                return Err(missing("cuda"));
-            }
+            let _ = index;
+            #[cfg(not(feature = "cuda"))]
+            return Err(missing("cuda"));
         }
         _ => Err(DeviceError::Unknown(spec.to_string())),
     }

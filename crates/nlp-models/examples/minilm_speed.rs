@@ -62,7 +62,7 @@ fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
 
 /// Forces `t` to be computed and returns the seconds since `start`.
 fn done<const D: usize>(t: Tensor<D>, start: Instant) -> f64 {
-    let _ = t.flatten::<1>(0, D - 1).slice([0..1]).into_scalar::<f32>();
+    let _ = t.flatten::<1>(0, D - 1).slice(0..1).into_scalar::<f32>();
     start.elapsed().as_secs_f64()
 }
 

@@ -340,7 +340,8 @@ mod tests {
         let xs = [1.0f32, -1.0, 2.0, 0.5, 3.0];
         let mask = nlp_core::mask::padding_from_lengths(&[5], 5, &dev);
         let y = floats(block.forward(input(xs.to_vec(), [1, 5, 1]), &mask));
-        for t in 0..5 {
+        assert_eq!(y.len(), 5);
+        for (t, &got) in y.iter().enumerate() {
             let at = |i: isize| {
                 if (0..5).contains(&i) {
                     xs[i as usize] as f64
@@ -353,9 +354,8 @@ mod tests {
             let g = 1.0 / (1.0 + (-(0.5 * l - 0.5 * r + 0.2)).exp());
             let expected = c * (1.0 - g) + h * g;
             assert!(
-                (y[t] as f64 - expected).abs() < 1e-5,
-                "position {t}: {} vs {expected}",
-                y[t]
+                (got as f64 - expected).abs() < 1e-5,
+                "position {t}: {got} vs {expected}"
             );
         }
     }
