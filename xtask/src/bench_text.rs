@@ -57,19 +57,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     println!("\n== word frequency (jieba, HMM on) ==");
     let wf = |threads: &str, out: &Path, budget: &str| {
-        let mut c = Command::new(&bin);
-        c.args([
-            "wordfreq",
-            "--threads",
-            threads,
-            "--mem-budget",
-            budget,
-            "--input",
-        ])
-        .arg(&corpus)
-        .arg("--output")
-        .arg(out);
-        c
+        nlp_text(&bin, "wordfreq", threads, Some(budget), &corpus, out)
     };
     let rs_out = work.join("wordfreq.rs.tsv");
     let (t1, t2) = best_pair(
@@ -116,19 +104,7 @@ pub fn run(args: &[String]) -> Result<()> {
 
     println!("\n== new-word discovery (2019 defaults) ==");
     let nw = |threads: &str, out: &Path, budget: &str| {
-        let mut c = Command::new(&bin);
-        c.args([
-            "newwords",
-            "--threads",
-            threads,
-            "--mem-budget",
-            budget,
-            "--input",
-        ])
-        .arg(&corpus)
-        .arg("--output")
-        .arg(out);
-        c
+        nlp_text(&bin, "newwords", threads, Some(budget), &corpus, out)
     };
     let rs_out = work.join("newwords.rs.tsv");
     let (n1, n2) = best_pair(
@@ -196,14 +172,7 @@ pub fn run(args: &[String]) -> Result<()> {
     );
     for sub in ["wordfreq", "newwords"] {
         let out = work.join(format!("{sub}.x8.tsv"));
-        let run = |threads: &str| {
-            let mut c = Command::new(&bin);
-            c.args([sub, "--threads", threads, "--input"])
-                .arg(&big)
-                .arg("--output")
-                .arg(&out);
-            measure(&mut c)
-        };
+        let run = |threads: &str| measure(&mut nlp_text(&bin, sub, threads, None, &big, &out));
         let (one, two) = best_pair(reps, || run("1"), || run("2"))?;
         report(&format!("nlp-text {sub}, 1 thread"), &one);
         report(&format!("nlp-text {sub}, 2 threads"), &two);
@@ -217,6 +186,24 @@ pub fn run(args: &[String]) -> Result<()> {
 
 /// The fastest of `reps` runs of each of `f` and `g`, run alternately so that both see the
 /// same changes of load on a shared machine.
+/// `nlp-text SUB --threads N [--mem-budget B] --input IN --output OUT`.
+fn nlp_text(
+    bin: &Path,
+    sub: &str,
+    threads: &str,
+    budget: Option<&str>,
+    input: &Path,
+    out: &Path,
+) -> Command {
+    let mut c = Command::new(bin);
+    c.args([sub, "--threads", threads]);
+    if let Some(budget) = budget {
+        c.args(["--mem-budget", budget]);
+    }
+    c.arg("--input").arg(input).arg("--output").arg(out);
+    c
+}
+
 fn best_pair(
     reps: usize,
     mut f: impl FnMut() -> Result<Measured>,

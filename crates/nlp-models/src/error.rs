@@ -116,6 +116,15 @@ impl Error {
         }
     }
 
+    /// `tensor` is not in the file at `path` (looked up by name, before any shape is known).
+    pub(crate) fn missing_tensor(path: impl Into<PathBuf>, tensor: &str) -> Self {
+        Self::MissingTensor {
+            path: path.into(),
+            tensor: tensor.to_string(),
+            expected: Vec::new(),
+        }
+    }
+
     pub(crate) fn corrupt(path: impl Into<PathBuf>, reason: impl Into<String>) -> Self {
         Self::Corrupt {
             path: path.into(),

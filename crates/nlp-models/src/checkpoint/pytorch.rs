@@ -60,11 +60,9 @@ impl PytorchFile {
     }
 
     fn tensor(&self, name: &str) -> Result<&Tensor> {
-        self.tensors.get(name).ok_or_else(|| Error::MissingTensor {
-            path: self.path.clone(),
-            tensor: name.to_string(),
-            expected: Vec::new(),
-        })
+        self.tensors
+            .get(name)
+            .ok_or_else(|| Error::missing_tensor(&self.path, name))
     }
 }
 

@@ -149,11 +149,9 @@ impl SafetensorsFile {
     }
 
     fn entry(&self, name: &str) -> Result<&Entry> {
-        self.entries.get(name).ok_or_else(|| Error::MissingTensor {
-            path: self.path.clone(),
-            tensor: name.to_string(),
-            expected: Vec::new(),
-        })
+        self.entries
+            .get(name)
+            .ok_or_else(|| Error::missing_tensor(&self.path, name))
     }
 }
 

@@ -117,11 +117,10 @@ impl TensorSource for TfCheckpoint {
     }
 
     fn read_f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)> {
-        let entry = self.entries.get(name).ok_or_else(|| Error::MissingTensor {
-            path: self.index_path.clone(),
-            tensor: name.to_string(),
-            expected: Vec::new(),
-        })?;
+        let entry = self
+            .entries
+            .get(name)
+            .ok_or_else(|| Error::missing_tensor(&self.index_path, name))?;
         if entry.sliced {
             return Err(Error::corrupt(
                 &self.index_path,
