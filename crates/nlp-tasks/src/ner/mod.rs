@@ -7,6 +7,7 @@ pub mod bert_task;
 pub mod dgcnn_crf;
 pub mod metric;
 pub mod peoples_daily;
+pub mod tagger;
 pub mod task;
 pub mod vocab;
 
@@ -18,6 +19,7 @@ pub use bert_task::{
 pub use dgcnn_crf::{DgcnnCrf, DgcnnCrfConfig};
 pub use metric::{EntityMetrics, Prf};
 pub use peoples_daily::{Corpus, NerError, Sentence, Split, load, parse_line};
+pub use tagger::{DgcnnTagger, words_with_entities};
 pub use task::{
     DgcnnNerTask, NerExample, evaluate_sentences, piece_ranges, predict_spans, training_examples,
 };

@@ -92,6 +92,14 @@ pub enum NerError {
         /// The file.
         path: PathBuf,
     },
+    /// A tagger directory or one of its files that does not fit (config, vocabulary, weights).
+    #[error("{path}: {what}")]
+    Model {
+        /// The file or directory.
+        path: PathBuf,
+        /// What is wrong.
+        what: String,
+    },
 }
 
 fn label_of(pos: &str) -> Option<&'static str> {

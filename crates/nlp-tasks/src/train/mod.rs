@@ -167,6 +167,15 @@ fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
     }
 }
 
+/// Write `bytes` to `path` under a temporary name first, then rename: a killed run never leaves
+/// a partial file that looks complete.
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+    let mut tmp = path.to_path_buf();
+    tmp.as_mut_os_string().push(".tmp");
+    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(io_err(path))
+}
+
 /// Serialize a model's parameters (burnpack bytes).
 pub fn model_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, TrainError> {
     model
@@ -365,7 +374,7 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
                 Ok(ema) => ema,
                 Err(_) => model.clone(),
             };
-            std::fs::write(&best_path, model_to_bytes(&weights)?).map_err(io_err(&best_path))?;
+            write_atomic(&best_path, &model_to_bytes(&weights)?)?;
         }
         bar.suspend(|| {
             log(
@@ -390,11 +399,8 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
     bar.finish_and_clear();
     if !stopped_early {
         let curve = config.out_dir.join("curve.svg");
-        std::fs::write(
-            &curve,
-            curve::svg(&state.step_losses, &state.epoch_scores, &config.score_name),
-        )
-        .map_err(io_err(&curve))?;
+        let svg = curve::svg(&state.step_losses, &state.epoch_scores, &config.score_name);
+        write_atomic(&curve, svg.as_bytes())?;
         log(config, &format!("wrote {}", curve.display()));
     }
     Ok(TrainOutcome {
