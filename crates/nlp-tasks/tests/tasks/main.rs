@@ -1,7 +1,9 @@
 //! Checks of `nlp-tasks` (one test binary).
 
 mod bert_ner;
+mod kill;
 mod ner;
+mod tagger;
 mod train;
 mod triples;
 
