@@ -3,7 +3,8 @@
 //!
 //! One test binary. The device comes from `NLP_TEST_DEVICE` (default `flex`). Checks on the
 //! real MiniLM checkpoint need `data-cache/minilm` (`cargo xtask data minilm`) or
-//! `NLP_MINILM_DIR`, and are skipped with a message when it is absent.
+//! `NLP_MINILM_DIR`, and are skipped with a message when it is absent — except with `CI=true`,
+//! where a missing checkpoint fails the test (CI fetches it first, so a skip would hide a gap).
 
 #[path = "bert/errors.rs"]
 mod errors;
@@ -32,7 +33,8 @@ pub fn fixtures() -> PathBuf {
         .join("fixtures")
 }
 
-/// The MiniLM checkpoint directory, or `None` (with a message) when it is not there.
+/// The MiniLM checkpoint directory, or `None` (with a message) when it is not there. Panics
+/// instead under `CI=true`: there the checkpoint must be present.
 pub fn minilm_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("NLP_MINILM_DIR")
         .map(PathBuf::from)
@@ -42,6 +44,12 @@ pub fn minilm_dir() -> Option<PathBuf> {
     if dir.join("model.safetensors").is_file() {
         Some(dir)
     } else {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !ci,
+            "CI=true but the MiniLM checkpoint is missing from {} (run `cargo xtask data minilm`)",
+            dir.display()
+        );
         eprintln!(
             "SKIPPED: MiniLM checkpoint not found in {} (run `cargo xtask data minilm` or set NLP_MINILM_DIR)",
             dir.display()
