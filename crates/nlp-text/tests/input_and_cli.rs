@@ -292,3 +292,54 @@ fn recorded_batches_replay_identically_and_respect_the_cap() {
     read_all(&mut r);
     assert!(r.take_recording().is_none());
 }
+
+#[test]
+fn a_failed_run_leaves_no_output_file_and_one_error_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "中国人民银行决定在广东省试点新的外汇管理办法。\n".repeat(200);
+    let input = write_file(dir.path(), "in.txt", text.as_bytes());
+    let output = dir.path().join("freq.tsv");
+    // The spill directory does not exist: counting fails after the output was opened.
+    let run = bin()
+        .args([
+            "wordfreq",
+            "--mem-budget",
+            "1K",
+            "--tmp-dir",
+            "/nonexistent/spill",
+        ])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .env_remove("RUST_BACKTRACE")
+        .output()
+        .unwrap();
+    assert_eq!(run.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&run.stderr);
+    assert_eq!(err.trim().lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("error: ") && err.contains("/nonexistent/spill"),
+        "{err}"
+    );
+    let left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left, ["in.txt"], "output files left behind: {left:?}");
+    // The same run with a spill directory that exists writes the file.
+    let run = bin()
+        .args(["wordfreq", "--quiet"])
+        .arg("--input")
+        .arg(&input)
+        .arg("--output")
+        .arg(&output)
+        .output()
+        .unwrap();
+    assert!(run.status.success());
+    assert!(
+        std::fs::read_to_string(&output)
+            .unwrap()
+            .contains("中国人民银行")
+    );
+}

@@ -223,13 +223,60 @@ struct RawtextArgs {
     gold_format: GoldFormatArg,
 }
 
-fn open_output(path: Option<&Path>) -> Result<Box<dyn Write>> {
+/// An output file written under `NAME.partial` and renamed to `NAME` by [`Output::finish`];
+/// dropped unfinished (the run failed), the partial file is removed, so a failed run never
+/// leaves a file that looks complete. Without a path it writes to stdout.
+struct Output {
+    writer: BufWriter<Box<dyn Write>>,
+    /// `(partial, final)` paths while the file is unfinished.
+    paths: Option<(PathBuf, PathBuf)>,
+}
+
+impl Output {
+    fn finish(mut self) -> Result<()> {
+        self.writer.flush()?;
+        if let Some((partial, path)) = self.paths.take() {
+            std::fs::rename(&partial, &path).with_context(|| {
+                format!("cannot rename {} to {}", partial.display(), path.display())
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl Write for Output {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.writer.write(buf)
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        self.writer.flush()
+    }
+}
+
+impl Drop for Output {
+    fn drop(&mut self) {
+        if let Some((partial, _)) = self.paths.take() {
+            let _ = std::fs::remove_file(partial);
+        }
+    }
+}
+
+fn open_output(path: Option<&Path>) -> Result<Output> {
     Ok(match path {
-        Some(p) => Box::new(BufWriter::with_capacity(
-            1 << 16,
-            File::create(p).with_context(|| format!("cannot create {}", p.display()))?,
-        )),
-        None => Box::new(BufWriter::new(io::stdout().lock())),
+        Some(p) => {
+            let mut partial = p.to_path_buf();
+            partial.as_mut_os_string().push(".partial");
+            let file =
+                File::create(&partial).with_context(|| format!("cannot create {}", p.display()))?;
+            Output {
+                writer: BufWriter::with_capacity(1 << 16, Box::new(file)),
+                paths: Some((partial, p.to_path_buf())),
+            }
+        }
+        None => Output {
+            writer: BufWriter::new(Box::new(io::stdout().lock())),
+            paths: None,
+        },
     })
 }
 
@@ -341,7 +388,7 @@ fn run_wordfreq(a: WordfreqArgs) -> Result<()> {
         written += 1;
         writeln!(out, "{}\t{}", r.word, r.count)
     })?;
-    out.flush()?;
+    out.finish()?;
     if !a.common.quiet {
         eprintln!(
             "wordfreq: {} lines, {} tokens, {} distinct, {} written, {} spill runs",
@@ -381,6 +428,7 @@ fn run_newwords(a: NewwordsArgs) -> Result<()> {
         words.truncate(t);
     }
     write_ranked(&mut out, &words)?;
+    out.finish()?;
     if !a.common.quiet {
         eprintln!(
             "newwords ({}, min_count {}): {} lines, total {} chars, {} distinct grams, {} frequent, {} kept; \
@@ -416,6 +464,7 @@ fn run_segment(a: SegmentArgs) -> Result<()> {
     let sources = resolve_inputs(&a.common.input)?;
     let mut out = open_output(a.common.output.as_deref())?;
     let stats = segment_all(&seg, sources, &mut out, &cfg)?;
+    out.finish()?;
     warn_invalid(&stats);
     if !a.common.quiet {
         eprintln!(
@@ -440,7 +489,7 @@ fn run_segeval(a: SegevalArgs) -> Result<()> {
     writeln!(out, "recall\t{:.4}", s.recall())?;
     writeln!(out, "f1\t{:.4}", s.f1())?;
     writeln!(out, "mismatched_lines\t{}", s.mismatched)?;
-    out.flush()?;
+    out.finish()?;
     if let Some(l) = s.first_mismatch {
         eprintln!(
             "warning: {} line(s) whose text differs from the gold were not scored (first: line {l})",
@@ -460,17 +509,38 @@ fn run_rawtext(a: RawtextArgs) -> Result<()> {
     for line in text.lines() {
         writeln!(out, "{}", raw_line(line, format))?;
     }
-    out.flush()?;
-    Ok(())
+    out.finish()
 }
 
-fn main() -> Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
-    match cli.command {
+    let result = match cli.command {
         Command::Wordfreq(a) => run_wordfreq(a),
         Command::Newwords(a) => run_newwords(a),
         Command::Segment(a) => run_segment(a),
         Command::Segeval(a) => run_segeval(a),
         Command::Rawtext(a) => run_rawtext(a),
+    };
+    match result {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e));
+            std::process::ExitCode::FAILURE
+        }
     }
+}
+
+/// The error and its causes on one line, leaving out a cause the message already holds.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut message = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if !message.contains(&text) {
+            if !message.is_empty() {
+                message.push_str(": ");
+            }
+            message.push_str(&text);
+        }
+    }
+    message.replace('\n', " ")
 }
