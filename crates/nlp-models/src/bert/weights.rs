@@ -538,7 +538,8 @@ pub fn save_safetensors(model: &Bert, path: &Path) -> Result<()> {
     write_safetensors(path, &saver.tensors)
 }
 
-/// Write tensors `name → (shape, values)` as a safetensors file.
+/// Write tensors `name → (shape, values)` as a safetensors file (under a temporary name first,
+/// renamed when complete, so a failed or killed write never leaves a partial file at `path`).
 pub fn write_safetensors(
     path: &Path,
     tensors: &BTreeMap<String, (Vec<usize>, StValues)>,
@@ -569,8 +570,10 @@ pub fn write_safetensors(
     while !(8 + header.len()).is_multiple_of(8) {
         header.push(' ');
     }
-    let io = |e| Error::io(path, e);
-    let mut file = std::io::BufWriter::new(std::fs::File::create(path).map_err(io)?);
+    let mut tmp = path.to_path_buf();
+    tmp.as_mut_os_string().push(".partial");
+    let io = |e| Error::io(&tmp, e);
+    let mut file = std::io::BufWriter::new(std::fs::File::create(&tmp).map_err(io)?);
     file.write_all(&(header.len() as u64).to_le_bytes())
         .map_err(io)?;
     file.write_all(header.as_bytes()).map_err(io)?;
@@ -581,5 +584,7 @@ pub fn write_safetensors(
         };
         file.write_all(&bytes).map_err(io)?;
     }
-    file.flush().map_err(io)
+    file.flush().map_err(io)?;
+    drop(file);
+    std::fs::rename(&tmp, path).map_err(|e| Error::io(path, e))
 }
