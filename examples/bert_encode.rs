@@ -9,8 +9,11 @@
 //! holds `last_hidden_state` `[N, L, H]` (padded to the longest line), `attention_mask` `[N, L]`
 //! (I64) and `pooler_output` `[N, H]` (when the checkpoint has a pooler).
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use bert4burn::burn::tensor::{Bool, Int, Tensor, TensorData};
@@ -50,24 +53,9 @@ struct Args {
     cased: bool,
 }
 
+/// The input's lines as `(text_a, text_b)` pairs (`a<TAB>b`), or single texts.
 fn read_lines(path: &PathBuf) -> anyhow::Result<Vec<(String, Option<String>)>> {
-    let bytes = std::fs::read(path)
-        .with_context(|| format!("cannot read input file {}", path.display()))?;
-    let mut lines = Vec::new();
-    for (i, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let raw = raw.strip_suffix(b"\r").unwrap_or(raw);
-        let line = std::str::from_utf8(raw)
-            .with_context(|| format!("{}: line {} is not valid UTF-8", path.display(), i + 1))?;
-        lines.push(line.to_string());
-    }
-    // A final newline does not start another line.
-    if lines.last().is_some_and(|l| l.is_empty()) {
-        lines.pop();
-    }
-    if lines.is_empty() {
-        bail!("{}: the input file is empty", path.display());
-    }
-    Ok(lines
+    Ok(common::read_lines(path)?
         .into_iter()
         .map(|l| match l.split_once('\t') {
             Some((a, b)) => (a.to_string(), Some(b.to_string())),
@@ -76,22 +64,15 @@ fn read_lines(path: &PathBuf) -> anyhow::Result<Vec<(String, Option<String>)>> {
         .collect())
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    common::run(|| run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     if args.batch_size == 0 {
         bail!("--batch-size must be at least 1");
     }
-    let out_dir = match args.output.parent() {
-        Some(dir) if !dir.as_os_str().is_empty() => dir,
-        _ => std::path::Path::new("."),
-    };
-    if !out_dir.is_dir() {
-        bail!(
-            "cannot write {}: directory {} does not exist",
-            args.output.display(),
-            out_dir.display()
-        );
-    }
+    common::check_output_dir(&args.output)?;
     let device = parse_device(&args.device)?;
     let ckpt = BertCheckpoint::open(&args.model)
         .with_context(|| format!("cannot open checkpoint {}", args.model.display()))?;

@@ -4,7 +4,10 @@
 //! (three labelled panels: LM, UniLM, PLM) and `masks.png` (the same panels, unlabelled), and
 //! prints their paths. A dark cell means "row token may attend to column token".
 
+mod common;
+
 use std::path::PathBuf;
+use std::process::ExitCode;
 
 use anyhow::Context;
 use bert4burn::burn::tensor::{Bool, Int, Tensor, TensorData};
@@ -34,8 +37,11 @@ fn to_host(mask: Tensor<3, Bool>) -> anyhow::Result<Vec<bool>> {
         .map_err(|e| anyhow::anyhow!("reading mask back: {e:?}"))
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    common::run(|| run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let device = parse_device(&args.device)?;
     // [CLS] 你想吃啥 [SEP] 白切鸡 [SEP] + two padding positions.
     let tokens = [

