@@ -54,7 +54,7 @@ struct Args {
 }
 
 /// The input's lines as `(text_a, text_b)` pairs (`a<TAB>b`), or single texts.
-fn read_lines(path: &PathBuf) -> anyhow::Result<Vec<(String, Option<String>)>> {
+fn read_lines(path: &std::path::Path) -> anyhow::Result<Vec<(String, Option<String>)>> {
     Ok(common::read_lines(path)?
         .into_iter()
         .map(|l| match l.split_once('\t') {

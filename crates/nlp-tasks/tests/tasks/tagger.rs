@@ -176,5 +176,6 @@ fn bundled_tagger_scores_on_the_peoples_daily_test_split() {
         m.precision(),
         m.recall()
     );
-    assert!(m.f1() >= 0.90, "bundled tagger test f1 {:.4}", m.f1());
+    // README: f1=0.9229 (the f32 weights before export: 0.9228).
+    assert!(m.f1() >= 0.92, "bundled tagger test f1 {:.4}", m.f1());
 }
