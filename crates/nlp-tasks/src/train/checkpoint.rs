@@ -108,15 +108,19 @@ impl Checkpoint {
                 .get(at..at + 8)
                 .and_then(|b| b.try_into().ok())
                 .ok_or_else(|| corrupt(&format!("truncated before the {name} length")))?;
-            let len = u64::from_le_bytes(len_bytes) as usize;
+            let len = u64::from_le_bytes(len_bytes);
             at += 8;
-            let part = bytes.get(at..at + len).ok_or_else(|| {
+            let end = usize::try_from(len)
+                .ok()
+                .and_then(|len| at.checked_add(len))
+                .filter(|&end| end <= bytes.len());
+            let part = end.and_then(|end| bytes.get(at..end)).ok_or_else(|| {
                 corrupt(&format!(
                     "truncated inside the {name} part ({len} bytes expected)"
                 ))
             })?;
             parts.push(part.to_vec());
-            at += len;
+            at += part.len();
         }
         let optimizer = parts.pop().unwrap_or_default();
         let model = parts.pop().unwrap_or_default();

@@ -143,3 +143,35 @@ fn long_sentences_are_cut_into_valid_pieces() {
             .all(|e| e.tags[0] % 2 == 1 || e.tags[0] == 0)
     );
 }
+
+#[test]
+fn corrupt_checkpoints_are_errors_naming_the_file() {
+    let dir = scratch("corrupt-ckpt");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join("checkpoint.bin");
+    let cases: [(&[u8], &str); 4] = [
+        (b"B4BCKPT", "bad magic"),
+        (b"B4BCKPT1\x01\x00", "before the state length"),
+        // A length that overflows the offset (fuzz/regressions/train_checkpoint).
+        (
+            b"B4BCKPT1\xf8\xff\xff\xff\xff\xff\xff\xff{}",
+            "inside the state part",
+        ),
+        (
+            b"B4BCKPT1\x02\x00\x00\x00\x00\x00\x00\x00{}",
+            "before the model length",
+        ),
+    ];
+    for (bytes, expected) in cases {
+        std::fs::write(&path, bytes).unwrap();
+        let err = Checkpoint::load(&path)
+            .err()
+            .expect("corrupt file loads")
+            .to_string();
+        assert!(
+            err.contains(expected) && err.contains("checkpoint.bin"),
+            "{expected}: {err}"
+        );
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
