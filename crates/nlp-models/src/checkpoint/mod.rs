@@ -80,6 +80,14 @@ pub trait TensorSource {
     fn read_f32(&self, name: &str) -> Result<(Vec<usize>, Vec<f32>)>;
 }
 
+/// Bytes of a tensor of `shape` with `size`-byte elements; `None` when that overflows (a header
+/// claiming such a shape is corrupt).
+pub(crate) fn byte_len(shape: &[usize], size: usize) -> Option<usize> {
+    shape
+        .iter()
+        .try_fold(size, |bytes, &dim| bytes.checked_mul(dim))
+}
+
 /// Decode little-endian `bytes` of `dtype` into `f32` values.
 pub(crate) fn decode_f32(
     path: &Path,
@@ -94,16 +102,20 @@ pub(crate) fn decode_f32(
         shape: shape.to_vec(),
         dtype: dtype.name().to_string(),
     };
-    let count: usize = shape.iter().product();
     let size = dtype.size().ok_or_else(unsupported)?;
-    if bytes.len() != count * size {
+    let expected = byte_len(shape, size).ok_or_else(|| {
+        Error::corrupt(
+            path,
+            format!("tensor `{tensor}` has shape {shape:?}, too large for any file"),
+        )
+    })?;
+    if bytes.len() != expected {
         return Err(Error::corrupt(
             path,
             format!(
-                "tensor `{tensor}` (shape {shape:?}, {}) holds {} bytes, expected {}",
+                "tensor `{tensor}` (shape {shape:?}, {}) holds {} bytes, expected {expected}",
                 dtype.name(),
                 bytes.len(),
-                count * size
             ),
         ));
     }

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use memmap2::Mmap;
 use serde::Deserialize;
 
-use super::{StoredDtype, TensorSource, decode_f32};
+use super::{StoredDtype, TensorSource, byte_len, decode_f32};
 use crate::error::{Error, Result};
 
 #[derive(Debug, Deserialize)]
@@ -110,6 +110,23 @@ impl SafetensorsFile {
     pub fn read_i64(&self, name: &str) -> Result<(Vec<usize>, Vec<i64>)> {
         let entry = self.entry(name)?;
         let bytes = self.bytes(name, entry)?;
+        let size = match entry.dtype.as_str() {
+            "I64" => 8,
+            _ => 4,
+        };
+        if matches!(entry.dtype.as_str(), "I64" | "I32")
+            && byte_len(&entry.shape, size) != Some(bytes.len())
+        {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "tensor `{name}` (shape {:?}, {}) holds {} bytes, which does not fit its shape",
+                    entry.shape,
+                    entry.dtype,
+                    bytes.len()
+                ),
+            ));
+        }
         let values = match entry.dtype.as_str() {
             "I64" => bytes
                 .chunks_exact(8)
@@ -134,8 +151,17 @@ impl SafetensorsFile {
     fn bytes(&self, name: &str, entry: &Entry) -> Result<&[u8]> {
         let [lo, hi] = entry.data_offsets;
         let file_len = self.mmap.len() as u64;
-        let (start, end) = (self.data_start + lo, self.data_start.saturating_add(hi));
-        if lo > hi || end > file_len {
+        let (start, end) = (
+            self.data_start.saturating_add(lo),
+            self.data_start.saturating_add(hi),
+        );
+        if lo > hi {
+            return Err(Error::corrupt(
+                &self.path,
+                format!("tensor `{name}` has data_offsets [{lo}, {hi}] that run backwards"),
+            ));
+        }
+        if end > file_len {
             return Err(Error::Truncated {
                 path: self.path.clone(),
                 tensor: name.to_string(),

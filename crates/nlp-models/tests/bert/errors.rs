@@ -4,6 +4,7 @@ use std::path::Path;
 
 use nlp_models::Error;
 use nlp_models::bert::{BertCheckpoint, LoadOptions};
+use nlp_models::checkpoint::{SafetensorsFile, TensorSource, TfCheckpoint};
 
 use crate::{device, fixtures, temp_dir};
 
@@ -165,4 +166,79 @@ fn config_errors_name_the_field() {
     let empty = temp_dir("empty");
     let err = load_err(&empty).to_string();
     assert!(err.contains("no model.safetensors"), "{err}");
+}
+
+/// A crash reproducer found by fuzzing, committed under `fuzz/regressions/TARGET/NAME`.
+fn reproducer(target: &str, name: &str) -> Vec<u8> {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../fuzz/regressions")
+        .join(target)
+        .join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// The two files of a two-part fuzz input: a little-endian `u16` length, the first, the rest.
+fn split2(data: &[u8]) -> (&[u8], &[u8]) {
+    let n = usize::from(u16::from_le_bytes([data[0], data[1]])).min(data.len() - 2);
+    (&data[2..2 + n], &data[2 + n..])
+}
+
+#[test]
+fn fuzzed_safetensors_headers_are_errors() {
+    let dir = temp_dir("fuzz-st");
+    let file = dir.join("model.safetensors");
+    for (name, expected) in [
+        // data_offsets near u64::MAX overflowed the data start.
+        ("offset_overflow", "truncated"),
+        // A shape whose element count overflows usize.
+        ("shape_overflow", "shape"),
+    ] {
+        std::fs::write(&file, reproducer("safetensors", name)).unwrap();
+        let st = SafetensorsFile::open(&file).unwrap();
+        for tensor in st.names() {
+            let errors = [
+                st.read_f32(&tensor).unwrap_err().to_string(),
+                st.read_i64(&tensor).unwrap_err().to_string(),
+            ];
+            for err in errors {
+                assert!(
+                    err.contains("model.safetensors") && err.contains(expected),
+                    "{name}: {err}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn fuzzed_tf_indexes_are_errors() {
+    let dir = temp_dir("fuzz-tf");
+    for (name, expected) in [
+        // Block handles near u64::MAX overflowed the error message's arithmetic.
+        ("block_handle_overflow", "runs past the end of the file"),
+        // A 5-byte snappy block claiming 4 GiB was allocated before decoding.
+        ("snappy_claims_4gib", "claims 4294967295 bytes"),
+        // A shape whose element count overflows usize.
+        ("shape_overflow", "too large for any file"),
+        // Prefix-compressed keys expanding a 2 KB index to 96 MB.
+        ("shared_key_blowup", "expand to over"),
+    ] {
+        let data = reproducer("tf_checkpoint", name);
+        let (index, shard) = split2(&data);
+        std::fs::write(dir.join("ckpt.index"), index).unwrap();
+        std::fs::write(dir.join("ckpt.data-00000-of-00001"), shard).unwrap();
+        let err = match TfCheckpoint::open(dir.join("ckpt")) {
+            Err(e) => e,
+            Ok(ckpt) => ckpt
+                .names()
+                .iter()
+                .find_map(|n| ckpt.read_f32(n).err())
+                .expect("a tensor read fails"),
+        }
+        .to_string();
+        assert!(
+            err.contains("ckpt.") && err.contains(expected),
+            "{name}: {err}"
+        );
+    }
 }
