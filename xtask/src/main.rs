@@ -5,6 +5,7 @@
 mod bench_bert;
 mod bench_text;
 mod data;
+mod fuzz;
 mod util;
 
 use anyhow::{Result, bail};
@@ -30,6 +31,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "MiniLM-L6 forward at batch 32 x 128: bert4burn against PyTorch in the same run \
          (tokens/s, ratio, peak memory); needs data-cache/minilm",
     ),
+    (
+        "fuzz",
+        "fuzz [TARGET ...] [--time S]",
+        "replay fuzz/regressions, then fuzz each reader of outside data for S seconds (default \
+         60; cargo-fuzz + nightly, installed when missing) and print executions per target",
+    ),
 ];
 
 fn print_help() {
@@ -51,6 +58,7 @@ fn main() -> Result<()> {
             Ok(())
         }
         "data" => data::run(&args[1..]),
+        "fuzz" => fuzz::run(&args[1..]),
         "bench" => match args.get(1).map(String::as_str) {
             Some("text") => bench_text::run(&args[2..]),
             Some("bert") => bench_bert::run(&args[2..]),
