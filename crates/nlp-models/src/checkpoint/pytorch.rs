@@ -9,12 +9,15 @@ use std::path::{Path, PathBuf};
 
 use pytorch_reader::{DType, PytorchReader, Tensor};
 
-use super::{StoredDtype, TensorSource, decode_f32};
+use super::{StoredDtype, TensorSource, byte_len, decode_f32};
 use crate::error::{Error, Result};
 
 /// A PyTorch checkpoint (`pytorch_model.bin`, `*.pt`, `*.pth`) holding a flat state dict.
 pub struct PytorchFile {
     path: PathBuf,
+    /// Size of the file: no tensor read from it may need more bytes (pytorch files store
+    /// tensors uncompressed), which bounds what a corrupt shape or stride can make us allocate.
+    file_len: u64,
     tensors: BTreeMap<String, Tensor>,
 }
 
@@ -51,12 +54,17 @@ impl PytorchFile {
         let path = path.as_ref().to_path_buf();
         // Open once ourselves so that a missing or unreadable file is an I/O error, not a
         // "corrupt file" one.
-        std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let file_len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
         let reader = PytorchReader::new(&path).map_err(|e| {
             Error::corrupt(&path, format!("not a readable PyTorch checkpoint: {e}"))
         })?;
         let tensors = reader.into_tensors().into_iter().collect();
-        Ok(Self { path, tensors })
+        Ok(Self {
+            path,
+            file_len,
+            tensors,
+        })
     }
 
     fn tensor(&self, name: &str) -> Result<&Tensor> {
@@ -108,6 +116,16 @@ impl TensorSource for PytorchFile {
                 shape,
                 dtype: dtype.name().to_string(),
             });
+        }
+        let needed = byte_len(&shape, tensor.dtype().size());
+        if needed.is_none_or(|n| n as u64 > self.file_len) {
+            return Err(Error::corrupt(
+                &self.path,
+                format!(
+                    "tensor `{name}` has shape {shape:?}, more than the file's {} bytes can hold",
+                    self.file_len
+                ),
+            ));
         }
         let bytes = tensor.read().map_err(|e| match e.kind() {
             // The file disagrees with itself: a storage is missing, short or fails its checksum.
