@@ -182,7 +182,20 @@ fn fuzz(fuzz_dir: &Path, target: &str, seconds: u64, runs: Option<u64>) -> Resul
         .with_context(|| format!("running cargo fuzz for {target}"))?;
     let log = String::from_utf8_lossy(&output.stderr);
     if !output.status.success() {
-        let tail: Vec<&str> = log.lines().rev().take(30).collect();
+        // The failure's own lines (panic message, bound exceeded, reproduce command), not the
+        // backtrace frames that would push them out of view.
+        let is_frame = |l: &str| {
+            let t = l.trim_start();
+            t.starts_with("at ")
+                || t.split_once(": ")
+                    .is_some_and(|(n, _)| n.parse::<u32>().is_ok())
+        };
+        let tail: Vec<&str> = log
+            .lines()
+            .filter(|l| !is_frame(l))
+            .rev()
+            .take(30)
+            .collect();
         for line in tail.into_iter().rev() {
             eprintln!("{line}");
         }
