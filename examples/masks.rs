@@ -83,8 +83,7 @@ fn run(args: Args) -> anyhow::Result<()> {
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("creating {}", args.out.display()))?;
     let svg_path = args.out.join("masks.svg");
-    std::fs::write(&svg_path, svg(&tokens, &panels))
-        .with_context(|| format!("writing {}", svg_path.display()))?;
+    common::write_atomic(&svg_path, svg(&tokens, &panels).as_bytes())?;
     let png_path = args.out.join("masks.png");
     write_png(&png_path, n, &panels)?;
     println!("wrote {}", svg_path.display());
@@ -168,12 +167,12 @@ fn write_png(path: &std::path::Path, n: usize, panels: &[Panel]) -> anyhow::Resu
             }
         }
     }
-    let file =
-        std::fs::File::create(path).with_context(|| format!("creating {}", path.display()))?;
-    let mut encoder = png::Encoder::new(std::io::BufWriter::new(file), width as u32, height as u32);
+    let mut bytes = Vec::new();
+    let mut encoder = png::Encoder::new(&mut bytes, width as u32, height as u32);
     encoder.set_color(png::ColorType::Rgb);
     encoder.set_depth(png::BitDepth::Eight);
-    let mut writer = encoder.write_header().context("writing PNG header")?;
-    writer.write_image_data(&rgb).context("writing PNG data")?;
-    Ok(())
+    let mut writer = encoder.write_header().context("encoding PNG header")?;
+    writer.write_image_data(&rgb).context("encoding PNG data")?;
+    writer.finish().context("encoding PNG")?;
+    common::write_atomic(path, &bytes)
 }

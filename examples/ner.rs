@@ -208,9 +208,9 @@ fn fit_best<T: TrainTask>(
 fn train_dgcnn(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<Trained> {
     let tags = bio_tag_names();
     let vocab = CharVocab::build(corpus.train.iter().map(|s| s.text.as_str()), 1);
-    std::fs::write(
-        args.out.join(tagger::VOCAB_FILE),
-        serde_json::to_string(&vocab)?,
+    common::write_atomic(
+        &args.out.join(tagger::VOCAB_FILE),
+        serde_json::to_string(&vocab)?.as_bytes(),
     )?;
     let model_config = DgcnnCrfConfig::new(vocab.len(), tags.clone()).with_d_model(args.d_model);
     model_config.save(args.out.join(tagger::CONFIG_FILE))?;

@@ -203,7 +203,7 @@ fn make_encoder(args: &Args, train: Option<&[Sample]>) -> anyhow::Result<UnitEnc
             let vocab = match train {
                 Some(_) => {
                     let vocab = CharVocab::build(texts(), 1);
-                    std::fs::write(&path, serde_json::to_string(&vocab)?)?;
+                    common::write_atomic(&path, serde_json::to_string(&vocab)?.as_bytes())?;
                     vocab
                 }
                 None => serde_json::from_str::<CharVocab>(
@@ -223,7 +223,7 @@ fn make_encoder(args: &Args, train: Option<&[Sample]>) -> anyhow::Result<UnitEnc
             let extra: BTreeMap<char, i64> = match train {
                 Some(_) => {
                     let extra = spare_token_ids(&tokenizer, texts());
-                    std::fs::write(&path, serde_json::to_string(&extra)?)?;
+                    common::write_atomic(&path, serde_json::to_string(&extra)?.as_bytes())?;
                     eprintln!(
                         "{} characters missing from the BERT vocabulary mapped to [unused*] tokens",
                         extra.len()

@@ -119,9 +119,7 @@ impl DgcnnTagger {
         vocab_path: &Path,
         vocab: &[u8],
     ) -> Result<(DgcnnCrfConfig, CharVocab), NerError> {
-        let config =
-            std::str::from_utf8(config).map_err(|_| model_error(config_path, "not valid UTF-8"))?;
-        let config = DgcnnCrfConfig::load_binary(config.as_bytes())
+        let config = DgcnnCrfConfig::load_binary(config)
             .map_err(|e| model_error(config_path, format!("not a DGCNN + CRF config: {e}")))?;
         let vocab: CharVocab = serde_json::from_slice::<CharVocab>(vocab)
             .map_err(|e| model_error(vocab_path, format!("not a character vocabulary: {e}")))?
