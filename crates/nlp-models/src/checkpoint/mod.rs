@@ -10,6 +10,7 @@
 //! All implement [`TensorSource`]: look a tensor up by name, get its shape, read it as `f32`.
 //! Every failure is an [`Error`](crate::Error) naming the file and the tensor.
 
+mod pickle_budget;
 mod pytorch;
 mod safetensors;
 mod tf_bundle;

@@ -1,7 +1,8 @@
 //! `pytorch_model.bin`: a `torch.save(model.state_dict())` file, the format Hugging Face
 //! checkpoints used before safetensors. The pickle and its storages are parsed by the
 //! `pytorch-reader` crate (no Python, no libtorch); opening reads only the metadata, and each
-//! tensor's bytes are read when asked for.
+//! tensor's bytes are read when asked for. The pickle is first walked for its size
+//! ([`super::pickle_budget`]), so that a tiny file cannot claim a large amount of memory.
 
 use std::collections::BTreeMap;
 use std::io::ErrorKind;
@@ -56,6 +57,8 @@ impl PytorchFile {
         // "corrupt file" one.
         let file = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
         let file_len = file.metadata().map_err(|e| Error::io(&path, e))?.len();
+        // `pytorch-reader` bounds its pickle's copies by a constant, not by the file.
+        super::pickle_budget::check(&path, &file, file_len)?;
         let reader = PytorchReader::new(&path).map_err(|e| {
             Error::corrupt(&path, format!("not a readable PyTorch checkpoint: {e}"))
         })?;

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use nlp_models::Error;
 use nlp_models::bert::{BertCheckpoint, LoadOptions};
-use nlp_models::checkpoint::{SafetensorsFile, TensorSource, TfCheckpoint};
+use nlp_models::checkpoint::{PytorchFile, SafetensorsFile, TensorSource, TfCheckpoint};
 
 use crate::{device, fixtures, temp_dir};
 
@@ -241,4 +241,26 @@ fn fuzzed_tf_indexes_are_errors() {
             "{name}: {err}"
         );
     }
+}
+
+#[test]
+fn fuzzed_pickle_memory_bomb_is_refused_before_it_is_run() {
+    // `] 2 a 2 a …`: DUP + APPEND doubles a list every two bytes; 120 bytes once cost
+    // pytorch-reader's pickle machine over 64 MiB.
+    let path = temp_dir("fuzz-pt").join("pytorch_model.bin");
+    std::fs::write(&path, reproducer("pytorch", "pickle_dup_append_blowup")).unwrap();
+    let err = PytorchFile::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("pytorch_model.bin") && err.contains("memory bomb"),
+        "{err}"
+    );
+    // The TAR layout of PyTorch before 0.1.10 is not walked, so it is refused by name.
+    let mut tar = vec![0u8; 1024];
+    tar[257..262].copy_from_slice(b"ustar");
+    std::fs::write(&path, tar).unwrap();
+    let err = PytorchFile::open(&path).unwrap_err().to_string();
+    assert!(
+        err.contains("pytorch_model.bin") && err.contains("TAR"),
+        "{err}"
+    );
 }
