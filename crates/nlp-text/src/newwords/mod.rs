@@ -16,16 +16,11 @@
 //! counts of the 1-grams that reach `min_count`, and a back-check requiring every window of
 //! 3..=n characters of a piece of length ≥ 3 to be kept.
 
-use std::io;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use hashbrown::{HashMap, HashSet};
 
-use crate::gramcount::{
-    SortCounter, SortedParts, for_each_merged, merge_sort_counters, par_merge_ranges,
-};
-use crate::input::{Batch, BatchReader, InputStats, Source, total_bytes};
+use crate::input::{InputStats, Source, total_bytes};
 use crate::ngram::{GramKey, pieces_folded, word_code};
 use crate::output::{Ranked, RankedCollector};
 use crate::parallel::fold_batches;
@@ -33,6 +28,12 @@ use crate::progress::Progress;
 use crate::spill::{SpillCounter, SpillDir, merge_counts};
 use crate::width::fold_str;
 use crate::{Error, RunConfig};
+
+mod count;
+mod passes;
+
+use self::count::count_grams;
+use self::passes::{Passes, spool_stdin};
 
 /// Which post's algorithm.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -334,211 +335,8 @@ pub fn back_check<K: GramKey>(word: &str, kept: &HashSet<K>, params: &Params) ->
     }
 }
 
-fn spill_err(e: std::io::Error) -> Error {
+pub(super) fn spill_err(e: std::io::Error) -> Error {
     Error::Io(PathBuf::from("spill dir"), e)
-}
-
-/// Step 1: exact counts of the grams; returns the frequent ones (count ≥ min_count), with the
-/// totals in `report`.
-///
-/// Unless `params.all_grams`, this takes two passes: every 1- and 2-gram first, then only the
-/// longer grams whose 2-gram windows all reached min_count. A gram occurs at most as often as
-/// any of its windows, so every gram that can reach min_count is still counted exactly; the
-/// second pass just skips sorting the (many) grams that cannot.
-fn count_grams<K: GramKey>(
-    passes: &mut Passes,
-    params: &Params,
-    cfg: &RunConfig,
-    dir: &SpillDir,
-    report: &mut Report,
-) -> Result<HashMap<K, u64>, Error> {
-    let order = params.order;
-    let first = if params.all_grams {
-        order
-    } else {
-        order.min(2)
-    };
-    let mut tally = count_pass::<K>(passes, params, cfg, dir, report, 1, first, None)?;
-    if first < order {
-        let pairs: HashSet<u32> = tally
-            .frequent
-            .iter()
-            .filter(|(k, _)| k.len() == 2)
-            .map(|&(k, _)| (k.prefix(1).digit(0, 15) << 15 | k.suffix_after(1).digit(0, 15)) as u32)
-            .collect();
-        let more = count_pass::<K>(passes, params, cfg, dir, report, 3, order, Some(&pairs))?;
-        tally.distinct += more.distinct;
-        tally.frequent.extend(more.frequent);
-    }
-    report.chars = tally.chars;
-    report.distinct_grams = tally.distinct;
-    report.frequent_grams = tally.frequent.len();
-    report.total = match params.variant {
-        Variant::V2019 => tally.chars,
-        Variant::V2017 => tally.frequent_chars,
-    };
-    Ok(tally.frequent.into_iter().collect())
-}
-
-/// One counting pass over grams of `min_len..=max_len` characters; with `pairs`, a gram is
-/// counted only when each of its 2-gram windows (packed `a << 15 | b`) is in `pairs`. The first
-/// pass (`min_len == 1`) also fixes `report.min_count` and the input statistics.
-#[allow(clippy::too_many_arguments)]
-fn count_pass<K: GramKey>(
-    passes: &mut Passes,
-    params: &Params,
-    cfg: &RunConfig,
-    dir: &SpillDir,
-    report: &mut Report,
-    min_len: usize,
-    max_len: usize,
-    pairs: Option<&HashSet<u32>>,
-) -> Result<GramTally<K>, Error> {
-    let threads = cfg.threads();
-    let per_worker = (cfg.mem_budget / threads).max(1);
-    let fold = params.fold_width;
-    let label = if min_len == 1 {
-        "n-grams"
-    } else {
-        "long n-grams"
-    };
-    let progress = Progress::new(label, total_bytes(&passes.sources), cfg.quiet);
-    let mut reader = passes.reader();
-    let (states, stats) = fold_batches(
-        &mut reader,
-        threads,
-        &progress,
-        |_| {
-            (
-                SortCounter::<K>::new(max_len, per_worker, dir.clone()),
-                0u64,
-            )
-        },
-        |(counter, chars), batch| {
-            let mut codes: Vec<u16> = Vec::new();
-            // joined[j]: whether the 2-gram ending at j may be inside a counted gram.
-            let mut joined: Vec<bool> = Vec::new();
-            for line in batch.lines() {
-                for piece in pieces_folded(line, fold) {
-                    codes.clear();
-                    codes.extend(piece.chars().map(|c| word_code(c, fold)));
-                    let m = codes.len();
-                    *chars += m as u64;
-                    joined.clear();
-                    joined.push(true);
-                    joined.extend(codes.windows(2).map(|w| {
-                        pairs.is_none_or(|p| p.contains(&((w[0] as u32) << 15 | w[1] as u32)))
-                    }));
-                    for i in 0..m {
-                        let mut key = K::default();
-                        for j in i..m.min(i + max_len) {
-                            if j > i && !joined[j] {
-                                break;
-                            }
-                            key = key.push(codes[j]);
-                            let len = j - i + 1;
-                            if len >= min_len {
-                                counter.push(key, len).map_err(spill_err)?;
-                            }
-                        }
-                    }
-                }
-            }
-            Ok(())
-        },
-    )?;
-    progress.finish();
-    passes.keep(&mut reader);
-    if min_len == 1 {
-        if stats.lines == 0 {
-            return Err(Error::EmptyInput(
-                "the input has no (valid UTF-8) lines".into(),
-            ));
-        }
-        report.stats = stats;
-        let chars_counted: u64 = states.iter().map(|s| s.1).sum();
-        report.min_count = if params.auto_min_count {
-            auto_min_count(params.variant, chars_counted)
-        } else {
-            params.min_count
-        };
-    }
-    let min_count = report.min_count;
-    // Each worker's counter is finished (its runs sorted and merged) in a thread of its own.
-    let finished: Vec<io::Result<SortedParts<K>>> = std::thread::scope(|scope| {
-        let handles: Vec<_> = states
-            .into_iter()
-            .map(|(c, _)| scope.spawn(move || c.finish()))
-            .collect();
-        handles
-            .into_iter()
-            .map(|h| h.join().expect("finishing thread panicked"))
-            .collect()
-    });
-    let mut parts = Vec::new();
-    for part in finished {
-        let part = part.map_err(spill_err)?;
-        report.spilled_runs += part.1.len();
-        parts.push(part);
-    }
-    let mut tally = GramTally::default();
-    if parts.iter().all(|(_, disk)| disk.is_empty()) {
-        // All in memory: merge `threads` key ranges in parallel.
-        let runs: Vec<Vec<(K, u64)>> = parts.into_iter().flat_map(|(m, _)| m).collect();
-        for t in par_merge_ranges(&runs, threads, |slices| {
-            let mut t = GramTally::default();
-            for_each_merged(slices, |k, c| t.add(k, c, min_count));
-            t
-        }) {
-            tally.absorb(t);
-        }
-    } else {
-        merge_sort_counters(parts, dir, |k: K, c| tally.add(k, c, min_count)).map_err(spill_err)?;
-    }
-    Ok(tally)
-}
-
-/// What the merge of the gram counts keeps: totals and the frequent grams.
-struct GramTally<K> {
-    chars: u64,
-    frequent_chars: u64,
-    distinct: u64,
-    frequent: Vec<(K, u64)>,
-}
-
-impl<K> Default for GramTally<K> {
-    fn default() -> Self {
-        GramTally {
-            chars: 0,
-            frequent_chars: 0,
-            distinct: 0,
-            frequent: Vec::new(),
-        }
-    }
-}
-
-impl<K: GramKey> GramTally<K> {
-    #[inline]
-    fn add(&mut self, k: K, c: u64, min_count: u64) {
-        self.distinct += 1;
-        let unigram = k.len() == 1;
-        if unigram {
-            self.chars += c;
-        }
-        if c >= min_count {
-            if unigram {
-                self.frequent_chars += c;
-            }
-            self.frequent.push((k, c));
-        }
-    }
-
-    fn absorb(&mut self, other: Self) {
-        self.chars += other.chars;
-        self.frequent_chars += other.frequent_chars;
-        self.distinct += other.distinct;
-        self.frequent.extend(other.frequent);
-    }
 }
 
 /// Runs the whole discovery and returns the words ranked by count (then word).
@@ -695,60 +493,4 @@ fn discover_with<K: GramKey>(
         t2.elapsed().as_secs_f64(),
     ];
     Ok((words, report))
-}
-
-/// The input of the passes: the sources, or the first pass's batches kept in memory when they
-/// take at most a quarter of the memory budget (so later passes skip reading and checking).
-struct Passes {
-    sources: Vec<Source>,
-    batch_bytes: usize,
-    cap: usize,
-    kept: Option<(Arc<Vec<Batch>>, InputStats)>,
-}
-
-impl Passes {
-    fn reader(&self) -> BatchReader {
-        match &self.kept {
-            Some((b, stats)) => BatchReader::replay(b.clone(), stats.clone()),
-            None => BatchReader::new(self.sources.clone(), self.batch_bytes).recording(self.cap),
-        }
-    }
-
-    fn keep(&mut self, reader: &mut BatchReader) {
-        if self.kept.is_none() {
-            match reader.take_recording() {
-                Some(b) => self.kept = Some((b, reader.stats.clone())),
-                None => self.cap = 0, // did not fit: later passes read without recording
-            }
-        }
-    }
-}
-
-/// Copies stdin (if among the sources) to a temporary file so that it can be read twice.
-fn spool_stdin(
-    sources: Vec<Source>,
-    cfg: &RunConfig,
-) -> Result<(Vec<Source>, Option<tempfile::NamedTempFile>), Error> {
-    if !sources.contains(&Source::Stdin) {
-        return Ok((sources, None));
-    }
-    let mut tmp = match cfg.tmp_dir.as_deref() {
-        Some(d) => tempfile::NamedTempFile::new_in(d),
-        None => tempfile::NamedTempFile::new(),
-    }
-    .map_err(spill_err)?;
-    std::io::copy(&mut std::io::stdin().lock(), tmp.as_file_mut())
-        .map_err(|e| Error::Io(PathBuf::from("<stdin>"), e))?;
-    let path = tmp.path().to_path_buf();
-    let sources = sources
-        .into_iter()
-        .map(|s| {
-            if s == Source::Stdin {
-                Source::File(path.clone())
-            } else {
-                s
-            }
-        })
-        .collect();
-    Ok((sources, Some(tmp)))
 }
