@@ -18,9 +18,8 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use bert4burn::burn::tensor::{Bool, Int, Tensor, TensorData};
 use bert4burn::core::device::parse_device;
-use bert4burn::models::bert::{
-    BertCheckpoint, BertInput, LoadOptions, StValues, write_safetensors,
-};
+use bert4burn::models::bert::{BertCheckpoint, BertInput, LoadOptions};
+use bert4burn::models::checkpoint::{StValues, write_safetensors};
 use bert4burn::models::tokenizer::BertTokenizer;
 use clap::Parser;
 use indicatif::{ProgressBar, ProgressStyle};

@@ -25,10 +25,7 @@ pub use embeddings::BertEmbeddings;
 pub use heads::{BertMlmHead, BertNspHead, BertPooler};
 pub use layer::BertLayer;
 pub use model::{Bert, BertCache, BertInput, BertOutput};
-pub use weights::{
-    LoadOptions, LoadReport, Naming, StValues, detect_naming, load_weights, save_safetensors,
-    write_safetensors,
-};
+pub use weights::{LoadOptions, LoadReport, Naming, detect_naming, load_weights, save_safetensors};
 
 use std::path::{Path, PathBuf};
 

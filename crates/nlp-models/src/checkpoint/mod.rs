@@ -7,16 +7,20 @@
 //!   "tensor bundle" format read natively: the index is an SSTable whose entries point into the
 //!   data shards.
 //!
-//! All implement [`TensorSource`]: look a tensor up by name, get its shape, read it as `f32`.
+//! - [`write_safetensors`]: the way back, named tensors to a safetensors file.
+//!
+//! All readers implement [`TensorSource`]: look a tensor up by name, get its shape, read it as `f32`.
 //! Every failure is an [`Error`](crate::Error) naming the file and the tensor.
 
 mod pickle_budget;
 mod pytorch;
 mod safetensors;
+mod safetensors_writer;
 mod tf_bundle;
 
 pub use self::pytorch::PytorchFile;
 pub use self::safetensors::SafetensorsFile;
+pub use self::safetensors_writer::{StValues, write_safetensors};
 pub use self::tf_bundle::TfCheckpoint;
 
 use std::path::Path;
