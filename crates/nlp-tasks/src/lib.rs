@@ -1,15 +1,15 @@
 //! Tasks of bert4burn, built on `nlp-models` and `nlp-optim`.
 //!
-//! - [`ner`]: People's Daily 1998 loader (persons, places, organisations on characters) and the
-//!   entity-level metric.
+//! - [`ner`]: People's Daily 1998 loader (persons, places, organisations on characters), the
+//!   entity-level metric, DGCNN + CRF and BERT + CRF taggers, and the shippable [`DgcnnTagger`](ner::DgcnnTagger)
+//!   model directory (the bundled model of the `tag` example).
 //!
 //! - [`train`]: the training loop every task reuses (checkpoints, resume, EMA evaluation, curves).
 //!
 //! - [`triples`]: triple (relation) extraction with half-pointer heads, on BERT or DGCNN.
 //!
-//! Planned (see the issues): DGCNN/BERT + CRF entity extraction,
-//! reading-comprehension QA (MLM, seq2seq, DGCNN) and
-//! seq2seq generation with beam search.
+//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN) and seq2seq
+//! generation with a cached, batched beam-search decoder.
 
 pub mod ner;
 pub mod train;
