@@ -300,3 +300,27 @@ regression("tf_checkpoint", "shared_key_blowup", split2(table_with_index_block(s
 
 # A part length that overflowed the read offset (`at + len`; fixed in 461f6ec).
 regression("train_checkpoint", "length_overflow", b"B4BCKPT1" + struct.pack("<Q", 2**64 - 8) + b"{}")
+
+# A tensor whose storage and shape claim 2^28 floats (1 GiB) in a ZIP of 2 KB: the reader must
+# refuse it before reading (`PytorchFile::read_f32` compares the bytes the shape needs with the
+# file's size). Made from the dtype fixture: the `f32` tensor's storage size 6 becomes 2^28,
+# its shape (2, 3) becomes (2^14, 2^14) and its stride (3, 1) becomes (2^14, 1).
+def oversized_pytorch():
+    import io
+    import zipfile
+    src = zipfile.ZipFile(io.BytesIO(
+        fixture("crates", "nlp-models", "tests", "fixtures", "pytorch_dtypes.bin")))
+    root = next(n for n in src.namelist() if n.endswith("data.pkl"))
+    pkl = src.read(root)
+    big = lambda n: b"J" + struct.pack("<i", n)
+    old = b"K\x06t" + b"q\x07QK\x00K\x02K\x03\x86q\x08K\x03K\x01\x86"
+    new = big(2**28) + b"t" + b"q\x07QK\x00" + big(2**14) + big(2**14) + b"\x86q\x08" + big(2**14) + b"K\x01\x86"
+    assert pkl.count(old) == 1, "the fixture's f32 tensor is not where it was"
+    out = io.BytesIO()
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
+        for name in src.namelist():
+            dst.writestr(name, pkl.replace(old, new) if name == root else src.read(name))
+    return out.getvalue()
+
+
+regression("pytorch", "shape_beyond_file", oversized_pytorch())

@@ -264,3 +264,24 @@ fn fuzzed_pickle_memory_bomb_is_refused_before_it_is_run() {
         "{err}"
     );
 }
+
+#[test]
+fn a_tensor_larger_than_its_file_is_refused_before_it_is_read() {
+    // The dtype fixture with the `f32` tensor's storage and shape claiming 2^28 floats (1 GiB)
+    // in a 2 KB file (made by fuzz/make_seeds.py).
+    let path = temp_dir("pt-oversized").join("pytorch_model.bin");
+    std::fs::write(&path, reproducer("pytorch", "shape_beyond_file")).unwrap();
+    let pt = PytorchFile::open(&path).unwrap();
+    assert_eq!(pt.shape("f32"), Some(vec![16384, 16384]));
+    let err = pt.read_f32("f32").unwrap_err();
+    assert!(matches!(err, Error::Corrupt { .. }), "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains("pytorch_model.bin")
+            && msg.contains("`f32`")
+            && msg.contains("more than the file"),
+        "{msg}"
+    );
+    // The other tensors of the file still read.
+    assert_eq!(pt.read_f32("f16").unwrap().0, vec![2, 3]);
+}
