@@ -12,7 +12,7 @@ use super::bert_crf::BertCrf;
 use super::metric::EntityMetrics;
 use super::peoples_daily::Sentence;
 use super::task::{NerExample, piece_ranges, to_tensor};
-use crate::train::{Evaluation, TrainTask};
+use crate::train::{Evaluation, TrainError, TrainTask};
 
 /// Word-piece BIO tags of one encoded piece from its character tags: a token takes the tag of
 /// its first character (`I-` becomes `B-` when the previous token is outside that entity);
@@ -171,28 +171,19 @@ impl TrainTask for BertNerTask<'_> {
         model.loss(to_tensor(&ids, &device), to_tensor(&tags, &device))
     }
 
-    fn evaluate(&self, model: &BertCrf) -> Evaluation {
-        match bert_evaluate_sentences(
+    fn evaluate(&self, model: &BertCrf) -> Result<Evaluation, TrainError> {
+        let m = bert_evaluate_sentences(
             model,
             self.tokenizer,
             self.tag_names,
             self.dev,
             self.max_len,
-        ) {
-            Ok(m) => {
-                let m = m.overall();
-                Evaluation {
-                    score: m.f1(),
-                    report: format!("precision {:.4} recall {:.4}", m.precision(), m.recall()),
-                }
-            }
-            // A tokenizer failure is logged and scores 0 rather than aborting the run (the
-            // example encodes the dev set up front, so such failures surface before training).
-            Err(e) => Evaluation {
-                score: 0.0,
-                report: format!("evaluation failed: {e}"),
-            },
-        }
+        )?
+        .overall();
+        Ok(Evaluation {
+            score: m.f1(),
+            report: format!("precision {:.4} recall {:.4}", m.precision(), m.recall()),
+        })
     }
 
     fn example_len(&self, example: &NerExample) -> Option<usize> {

@@ -12,7 +12,7 @@ use super::dgcnn_crf::DgcnnCrf;
 use super::metric::EntityMetrics;
 use super::peoples_daily::Sentence;
 use super::vocab::CharVocab;
-use crate::train::{Evaluation, TrainTask};
+use crate::train::{Evaluation, TrainError, TrainTask};
 
 /// One training sequence: character ids and tag ids of equal length.
 #[derive(Debug, Clone, PartialEq)]
@@ -142,12 +142,12 @@ impl TrainTask for DgcnnNerTask<'_> {
         model.loss(to_tensor(&ids, &device), to_tensor(&tags, &device))
     }
 
-    fn evaluate(&self, model: &DgcnnCrf) -> Evaluation {
+    fn evaluate(&self, model: &DgcnnCrf) -> Result<Evaluation, TrainError> {
         let m = evaluate_sentences(model, self.vocab, self.tag_names, self.dev).overall();
-        Evaluation {
+        Ok(Evaluation {
             score: m.f1(),
             report: format!("precision {:.4} recall {:.4}", m.precision(), m.recall()),
-        }
+        })
     }
 
     fn example_len(&self, example: &NerExample) -> Option<usize> {

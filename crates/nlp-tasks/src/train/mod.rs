@@ -37,8 +37,9 @@ pub trait TrainTask {
     fn loss(&self, model: &Self::Model, batch: &[&Self::Example]) -> Tensor<1>;
 
     /// Evaluate a copy of the model (weights already EMA-averaged when the optimizer has an EMA,
-    /// on a plain device). Higher scores are better.
-    fn evaluate(&self, model: &Self::Model) -> Evaluation;
+    /// on a plain device). Higher scores are better. An error stops the run (a failure is
+    /// never turned into a low score).
+    fn evaluate(&self, model: &Self::Model) -> Result<Evaluation, TrainError>;
 
     /// Length of an example, used to group examples of similar length into batches
     /// (less padding); `None` keeps the shuffled order.
@@ -135,6 +136,9 @@ pub enum TrainError {
         /// The cause.
         source: std::io::Error,
     },
+    /// The dev set could not be evaluated (e.g. its text does not tokenize).
+    #[error("evaluation: {0}")]
+    Evaluation(#[from] nlp_models::Error),
     /// Nothing to train on.
     #[error("no training examples")]
     NoExamples,
@@ -422,7 +426,7 @@ fn evaluate<T: TrainTask, R: UpdateRule>(
         Err(OptimError::NoEma) => model.clone(),
         Err(e) => return Err(e.into()),
     };
-    Ok(task.evaluate(&weights.valid()))
+    task.evaluate(&weights.valid())
 }
 
 fn log(config: &TrainConfig, line: &str) {

@@ -12,7 +12,7 @@ use super::metric::TripleMetrics;
 use super::model::{TripleModel, bce, masked_mean};
 use super::sampling::{object_labels, sample_subject, subject_labels};
 use super::units::{TripleExample, UnitEncoder, UnitTriple, Units, to_units};
-use crate::train::{Evaluation, TrainTask};
+use crate::train::{Evaluation, TrainError, TrainTask};
 
 /// What building examples left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -253,9 +253,9 @@ impl<M: TripleModel> TrainTask for TriplesTask<'_, M> {
         batch_loss(model, batch, &uniforms)
     }
 
-    fn evaluate(&self, model: &M) -> Evaluation {
+    fn evaluate(&self, model: &M) -> Result<Evaluation, TrainError> {
         let m = evaluate_samples(model, self.encoder, self.schema, self.dev).counts();
-        Evaluation {
+        Ok(Evaluation {
             score: m.f1(),
             report: format!(
                 "precision {:.4} recall {:.4}, {} of {} predicted triples right, {} gold",
@@ -265,7 +265,7 @@ impl<M: TripleModel> TrainTask for TriplesTask<'_, M> {
                 m.predicted,
                 m.gold
             ),
-        }
+        })
     }
 
     fn example_len(&self, example: &TripleExample) -> Option<usize> {
