@@ -45,10 +45,8 @@ pub(super) fn check(path: &Path, file: &File, file_len: u64) -> Result<()> {
     let budget = Budget::for_size(file_len);
     let outcome = if head.starts_with(b"PK") {
         match zip_pickle(file) {
-            Some(pickle) => {
-                let budget = Budget::for_size(pickle.len() as u64);
-                Walk::new(budget).run(&mut Cursor::new(pickle), 1)
-            }
+            // The budget is the file's, even for a deflated `data.pkl` larger than the file.
+            Some(pickle) => Walk::new(budget).run(&mut Cursor::new(pickle), 1),
             // Not a readable ZIP: the reader says why.
             None => Outcome::Stopped,
         }
