@@ -318,8 +318,10 @@ def oversized_pytorch():
     assert pkl.count(old) == 1, "the fixture's f32 tensor is not where it was"
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", zipfile.ZIP_STORED) as dst:
-        for name in src.namelist():
-            dst.writestr(name, pkl.replace(old, new) if name == root else src.read(name))
+        # Each entry keeps the fixture's own header (name, date), so the file is the same on
+        # every run.
+        for info in src.infolist():
+            dst.writestr(info, pkl.replace(old, new) if info.filename == root else src.read(info))
     return out.getvalue()
 
 

@@ -151,7 +151,8 @@ struct Walk {
     budget: Budget,
 }
 
-/// `None` ends the walk early ([`Outcome::Stopped`]).
+/// `None` ends the walk early: [`Outcome::OverBudget`] when the copies are over budget,
+/// [`Outcome::Stopped`] otherwise.
 type Step<T> = Option<T>;
 
 impl Walk {
@@ -168,10 +169,12 @@ impl Walk {
     /// Walk up to `pickles` consecutive pickles from `r`.
     fn run(mut self, r: &mut impl BufRead, pickles: usize) -> Outcome {
         for _ in 0..pickles {
-            match self.pickle(r) {
-                Some(Ok(())) => {}
-                Some(Err(over)) => return Outcome::OverBudget(over),
-                None => return Outcome::Stopped,
+            if self.pickle(r).is_none() {
+                return if self.over_budget() {
+                    Outcome::OverBudget(self.copied)
+                } else {
+                    Outcome::Stopped
+                };
             }
             // Each pickle is run by a fresh machine.
             self.stack.clear();
@@ -181,12 +184,13 @@ impl Walk {
         Outcome::Done(self.copied)
     }
 
-    /// One pickle up to its `STOP`; `Err` carries the copies once they are over budget.
-    fn pickle(&mut self, r: &mut impl BufRead) -> Step<std::result::Result<(), Size>> {
+    /// One pickle up to its `STOP`; `None` when the walk stops early or the copies go over
+    /// budget.
+    fn pickle(&mut self, r: &mut impl BufRead) -> Step<()> {
         loop {
             let op = byte(r)?;
             match op {
-                b'.' => return Some(Ok(())),
+                b'.' => return Some(()),
                 // MARK
                 b'(' => self.marks.push(self.stack.len()),
                 // POP, POP_MARK
@@ -200,9 +204,7 @@ impl Walk {
                 b'2' => {
                     let top = self.top()?;
                     self.stack.push(top);
-                    if let Err(over) = self.charge(top) {
-                        return Some(Err(over));
-                    }
+                    self.charge(top)?;
                 }
                 // Scalars with fixed-width arguments.
                 b'N' | 0x88 | 0x89 | b')' | b']' | b'}' | 0x8f => self.stack.push(Size::SCALAR),
@@ -224,19 +226,13 @@ impl Walk {
                 b'T' | b'X' | b'B' | 0x8b => self.sized(r, 4)?,
                 0x8d | 0x8e | 0x96 => self.sized(r, 8)?,
                 // PROTO, FRAME: no value.
-                0x80 => {
-                    skip(r, 1)?;
-                }
-                0x95 => {
-                    skip(r, 8)?;
-                }
-                // Values built from the ones below them.
-                b'Q' => self.combine(1)?,
-                b'R' | 0x81 | 0x93 => self.combine(2)?,
-                0x92 => self.combine(3)?,
-                0x85 => self.combine(1)?,
-                0x86 => self.combine(2)?,
-                0x87 => self.combine(3)?,
+                0x80 => skip(r, 1)?,
+                0x95 => skip(r, 8)?,
+                // Values built from the ones below them: BINPERSID, TUPLE1; REDUCE, NEWOBJ,
+                // STACK_GLOBAL, TUPLE2; NEWOBJ_EX, TUPLE3.
+                b'Q' | 0x85 => self.combine(1)?,
+                b'R' | 0x81 | 0x93 | 0x86 => self.combine(2)?,
+                0x92 | 0x87 => self.combine(3)?,
                 b't' | b'l' | b'd' | 0x91 | b'o' => {
                     let items = self.pop_mark()?;
                     self.stack.push(items.plus(Size::SCALAR));
@@ -260,49 +256,15 @@ impl Walk {
                     let items = self.pop_mark()?;
                     self.grow_top(items)?;
                 }
-                // Memo stores and fetches, each a deep copy in `pytorch-reader`.
-                b'p' => {
-                    let index = index_line(r)?;
-                    if let Err(over) = self.put(index) {
-                        return Some(Err(over));
-                    }
-                }
-                b'q' => {
-                    let index = le(r, 1)?;
-                    if let Err(over) = self.put(index) {
-                        return Some(Err(over));
-                    }
-                }
-                b'r' => {
-                    let index = le(r, 4)?;
-                    if let Err(over) = self.put(index) {
-                        return Some(Err(over));
-                    }
-                }
-                0x94 => {
-                    let index = self.memo.len() as u64;
-                    if let Err(over) = self.put(index) {
-                        return Some(Err(over));
-                    }
-                }
-                b'g' => {
-                    let index = index_line(r)?;
-                    if let Err(over) = self.get(index)? {
-                        return Some(Err(over));
-                    }
-                }
-                b'h' => {
-                    let index = le(r, 1)?;
-                    if let Err(over) = self.get(index)? {
-                        return Some(Err(over));
-                    }
-                }
-                b'j' => {
-                    let index = le(r, 4)?;
-                    if let Err(over) = self.get(index)? {
-                        return Some(Err(over));
-                    }
-                }
+                // Memo stores (PUT, BINPUT, LONG_BINPUT, MEMOIZE) and fetches (GET, BINGET,
+                // LONG_BINGET), each a deep copy in `pytorch-reader`.
+                b'p' => self.put(index_line(r)?)?,
+                b'q' => self.put(le(r, 1)?)?,
+                b'r' => self.put(le(r, 4)?)?,
+                0x94 => self.put(self.memo.len() as u64)?,
+                b'g' => self.get(index_line(r)?)?,
+                b'h' => self.get(le(r, 1)?)?,
+                b'j' => self.get(le(r, 4)?)?,
                 // Out-of-band buffers and anything unknown: not followed.
                 _ => return None,
             }
@@ -359,27 +321,26 @@ impl Walk {
         Some(())
     }
 
-    fn put(&mut self, index: u64) -> std::result::Result<(), Size> {
-        let Some(top) = self.top() else {
-            return Ok(());
-        };
+    fn put(&mut self, index: u64) -> Step<()> {
+        let top = self.top()?;
         self.memo.insert(index, top);
         self.charge(top)
     }
 
-    fn get(&mut self, index: u64) -> Step<std::result::Result<(), Size>> {
+    fn get(&mut self, index: u64) -> Step<()> {
         let value = *self.memo.get(&index)?;
         self.stack.push(value);
-        Some(self.charge(value))
+        self.charge(value)
     }
 
-    fn charge(&mut self, copy: Size) -> std::result::Result<(), Size> {
+    /// Count a deep copy of `copy`; `None` once the copies are over budget.
+    fn charge(&mut self, copy: Size) -> Step<()> {
         self.copied = self.copied.plus(copy);
-        if self.copied.nodes > self.budget.nodes || self.copied.bytes > self.budget.bytes {
-            Err(self.copied)
-        } else {
-            Ok(())
-        }
+        (!self.over_budget()).then_some(())
+    }
+
+    fn over_budget(&self) -> bool {
+        self.copied.nodes > self.budget.nodes || self.copied.bytes > self.budget.bytes
     }
 }
 
