@@ -4,11 +4,17 @@
 //! `softmax(Q·Kᵀ/√d + bias, masked) · V` per head. Masked keys get exactly zero probability, and a
 //! query whose keys are all masked attends to nothing (a zero context vector, never NaN).
 //! Masks follow the workspace convention of [`crate::mask`]: `[batch, q, k]`, `true` = visible.
+//!
+//! Every call takes the backend's fused attention kernel unless the probabilities are asked for
+//! ([`AttentionInput::return_probs`]) or probability dropout is active (training): users of the
+//! layer get the fast path without asking for it.
 
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
+use burn::tensor::module::attention;
+use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, DType, Tensor};
 
 use crate::position::apply_rotary;
@@ -256,6 +262,12 @@ impl MultiHeadAttention {
             .swap_dims(1, 2)
     }
 
+    /// Probability dropout does nothing here (frozen or eval-mode layer, inference device, or
+    /// p = 0), so the fused kernel, which has no dropout, computes the same thing.
+    fn dropout_is_inactive(&self, x: &Tensor<4>) -> bool {
+        !self.dropout.training.is_enabled() || !x.device().is_autodiff() || self.dropout.prob == 0.0
+    }
+
     fn attend(
         &self,
         q: Tensor<4>,
@@ -266,6 +278,31 @@ impl MultiHeadAttention {
         return_probs: bool,
     ) -> AttentionOutput {
         let [batch, heads, len_q, head_dim] = q.dims();
+        let (context, probs) = if !return_probs && self.dropout_is_inactive(&q) {
+            (fused_attention(q, k, v, mask, bias), None)
+        } else {
+            let probs = self.probabilities(q, k, mask, bias);
+            (probs.clone().matmul(v), return_probs.then_some(probs))
+        };
+        let context = context
+            .swap_dims(1, 2)
+            .reshape([batch, len_q, heads * head_dim]);
+        AttentionOutput {
+            context: self.output.forward(context),
+            probs,
+        }
+    }
+
+    /// The explicit path: `dropout(softmax(Q·Kᵀ/√d + bias, masked))`, kept when the
+    /// probabilities are asked for or dropout is active.
+    fn probabilities(
+        &self,
+        q: Tensor<4>,
+        k: Tensor<4>,
+        mask: Option<Tensor<3, Bool>>,
+        bias: Option<Tensor<4>>,
+    ) -> Tensor<4> {
+        let head_dim = q.dims()[3];
         let scale = 1.0 / (head_dim as f64).sqrt();
         let mut scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
         if let Some(bias) = bias {
@@ -275,18 +312,27 @@ impl MultiHeadAttention {
             Some(mask) => masked_softmax(scores, mask),
             None => softmax(scores, 3),
         };
-        let probs = self.dropout.forward(probs);
-        let context =
-            probs
-                .clone()
-                .matmul(v)
-                .swap_dims(1, 2)
-                .reshape([batch, len_q, heads * head_dim]);
-        AttentionOutput {
-            context: self.output.forward(context),
-            probs: return_probs.then_some(probs),
-        }
+        self.dropout.forward(probs)
     }
+}
+
+/// Burn's fused scaled-dot-product attention (the backend's own kernel: flash or tiled on the
+/// CPU, FlashAttention on GPUs), with the workspace's `true` = visible masks. Like
+/// [`masked_softmax`], a query with no visible key gets a zero context.
+fn fused_attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    mask: Option<Tensor<3, Bool>>,
+    bias: Option<Tensor<4>>,
+) -> Tensor<4> {
+    let [batch, heads, len_q, _] = q.dims();
+    let len_k = k.dims()[2];
+    let shape = [batch, heads, len_q, len_k];
+    // Burn's op takes `true` = hidden.
+    let hidden = mask.map(|m| m.bool_not().unsqueeze_dim::<4>(1).expand(shape));
+    let bias = bias.map(|b| b.expand(shape));
+    attention(q, k, v, hidden, bias, AttentionModuleOptions::default())
 }
 
 /// Softmax over the last axis of `scores: [batch, heads, q, k]` restricted to visible keys

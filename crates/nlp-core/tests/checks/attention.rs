@@ -113,6 +113,16 @@ fn attention_equals_naive_with_mask_and_bias() {
         burn::tensor::TensorData::new(m.clone(), [batch, len, len]),
         &dev,
     );
+    // Without probabilities asked for, the layer takes Burn's fused kernel: both paths are
+    // checked against the same naive reference.
+    let fused = floats(
+        mha.forward(
+            AttentionInput::self_attn(x.clone())
+                .mask(mask_t.clone())
+                .bias(bias.clone()),
+        )
+        .context,
+    );
     let out = mha.forward(
         AttentionInput::self_attn(x)
             .mask(mask_t)
@@ -120,6 +130,10 @@ fn attention_equals_naive_with_mask_and_bias() {
             .return_probs(),
     );
     let ctx = floats(out.context);
+    assert!(
+        fused.iter().all(|v| v.is_finite()),
+        "fused context has NaN/inf"
+    );
     let probs = floats(out.probs.unwrap());
     assert!(ctx.iter().all(|v| v.is_finite()), "context has NaN/inf");
     let p = params(&mha);
@@ -138,6 +152,12 @@ fn attention_equals_naive_with_mask_and_bias() {
             1e-5,
             &format!("context of item {b}"),
         );
+        assert_close(
+            &fused[b * len * d..(b + 1) * len * d],
+            &expected,
+            1e-5,
+            &format!("fused context of item {b}"),
+        );
         for h in 0..heads {
             for i in 0..len {
                 for j in 0..len {
@@ -151,12 +171,13 @@ fn attention_equals_naive_with_mask_and_bias() {
     }
     // The fully masked query attends to nothing: its context is zero, the output is the bias.
     let bo = &p[7];
-    let row = &ctx[len * d..len * d + d];
+    let bo: Vec<f64> = bo.iter().map(|&v| v as f64).collect();
+    assert_close(&ctx[len * d..len * d + d], &bo, 1e-6, "fully masked row");
     assert_close(
-        row,
-        &bo.iter().map(|&v| v as f64).collect::<Vec<_>>(),
+        &fused[len * d..len * d + d],
+        &bo,
         1e-6,
-        "fully masked row",
+        "fully masked row, fused",
     );
 }
 

@@ -2,8 +2,6 @@
 
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, Device, Tensor};
 use nlp_core::activation::Activation;
 use nlp_core::attention::{AttentionInput, KvCache, MultiHeadAttention, MultiHeadAttentionConfig};
@@ -66,16 +64,8 @@ impl BertLayer {
 
     /// `x: [batch, len, H]`, `mask: [batch, len, len]` (`true` = visible).
     pub fn forward(&self, x: Tensor<3>, mask: Option<Tensor<3, Bool>>) -> Tensor<3> {
-        let context = if self.attention_is_deterministic(&x) {
-            self.fused_attention(x.clone(), mask)
-        } else {
-            let mut input = AttentionInput::self_attn(x.clone());
-            if let Some(mask) = mask {
-                input = input.mask(mask);
-            }
-            self.attention.forward(input).context
-        };
-        self.feed_forward(x, context)
+        self.output_norm
+            .forward(self.forward_pre_norm(x, mask, None))
     }
 
     /// Like [`forward`](Self::forward) for new positions `x: [batch, new, H]` whose keys and
@@ -86,15 +76,28 @@ impl BertLayer {
         mask: Option<Tensor<3, Bool>>,
         cache: &mut KvCache,
     ) -> Tensor<3> {
+        self.output_norm
+            .forward(self.forward_pre_norm(x, mask, Some(cache)))
+    }
+
+    /// The block up to, not including, its final LayerNorm: `x' + FFN(x')` with
+    /// `x' = LN(x + Attn(x))`. Models that normalise the last block their own way (the
+    /// triples model's Conditional LayerNorm) start from here; `output_norm` finishes the block.
+    pub fn forward_pre_norm(
+        &self,
+        x: Tensor<3>,
+        mask: Option<Tensor<3, Bool>>,
+        cache: Option<&mut KvCache>,
+    ) -> Tensor<3> {
         let mut input = AttentionInput::self_attn(x.clone());
         if let Some(mask) = mask {
             input = input.mask(mask);
         }
-        let context = self.attention.forward_cached(input, cache).context;
-        self.feed_forward(x, context)
-    }
-
-    fn feed_forward(&self, x: Tensor<3>, context: Tensor<3>) -> Tensor<3> {
+        let context = match cache {
+            Some(cache) => self.attention.forward_cached(input, cache),
+            None => self.attention.forward(input),
+        }
+        .context;
         let x = self
             .attention_norm
             .forward(x.add(self.dropout.forward(context)));
@@ -102,33 +105,6 @@ impl BertLayer {
             self.activation
                 .forward(self.intermediate.forward(x.clone())),
         );
-        self.output_norm.forward(x.add(self.dropout.forward(h)))
-    }
-
-    /// Attention dropout is a no-op here (inference device, or p = 0): the fused kernel may run.
-    fn attention_is_deterministic(&self, x: &Tensor<3>) -> bool {
-        !x.device().is_autodiff() || self.attention.dropout.prob == 0.0
-    }
-
-    /// Inference path: Burn's fused scaled-dot-product attention (no probabilities kept).
-    fn fused_attention(&self, x: Tensor<3>, mask: Option<Tensor<3, Bool>>) -> Tensor<3> {
-        let [batch, len, _] = x.dims();
-        let heads = self.attention.n_heads;
-        let head_dim = self.attention.head_dim;
-        let split = |t: Tensor<3>| t.reshape([batch, len, heads, head_dim]).swap_dims(1, 2);
-        let q = split(self.attention.query.forward(x.clone()));
-        let k = split(self.attention.key.forward(x.clone()));
-        let v = split(self.attention.value.forward(x));
-        // Burn's fused op takes `true` = hidden.
-        let hidden = mask.map(|m| {
-            m.bool_not()
-                .unsqueeze_dim::<4>(1)
-                .expand([batch, heads, len, len])
-        });
-        let context = attention(q, k, v, hidden, None, AttentionModuleOptions::default());
-        let context = context
-            .swap_dims(1, 2)
-            .reshape([batch, len, heads * head_dim]);
-        self.attention.output.forward(context)
+        x.add(self.dropout.forward(h))
     }
 }

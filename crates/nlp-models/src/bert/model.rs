@@ -64,6 +64,8 @@ pub struct BertInput {
     pub attention_mask: Option<Tensor<3, Bool>>,
     /// Also return every block's output.
     pub output_hidden_states: bool,
+    /// Also return the last block's output before its final LayerNorm.
+    pub output_last_pre_norm: bool,
 }
 
 impl BertInput {
@@ -75,6 +77,7 @@ impl BertInput {
             padding: None,
             attention_mask: None,
             output_hidden_states: false,
+            output_last_pre_norm: false,
         }
     }
 
@@ -101,6 +104,13 @@ impl BertInput {
         self.output_hidden_states = true;
         self
     }
+
+    /// Return the last block's output before its final LayerNorm too, for a head that
+    /// normalises it its own way (bert4keras' conditional `layer_norm_cond`).
+    pub fn with_last_pre_norm(mut self) -> Self {
+        self.output_last_pre_norm = true;
+        self
+    }
 }
 
 /// Outputs of [`Bert::forward`].
@@ -110,6 +120,9 @@ pub struct BertOutput {
     pub last_hidden_state: Tensor<3>,
     /// The embedding output then each block's output, when asked for.
     pub hidden_states: Option<Vec<Tensor<3>>>,
+    /// `[batch, len, H]`: the last block before its final LayerNorm, when asked for (and the
+    /// model has a block); `last_hidden_state` is that LayerNorm of it.
+    pub last_pre_norm: Option<Tensor<3>>,
     /// `[batch, H]` when the pooler is built.
     pub pooler_output: Option<Tensor<2>>,
     /// `[batch, len, vocab]` when the MLM head is built.
@@ -156,6 +169,22 @@ impl BertCache {
     }
 }
 
+/// The optional outputs a [`BertInput`] asks for.
+#[derive(Debug, Clone, Copy)]
+struct Asked {
+    hidden_states: bool,
+    last_pre_norm: bool,
+}
+
+impl From<&BertInput> for Asked {
+    fn from(input: &BertInput) -> Self {
+        Self {
+            hidden_states: input.output_hidden_states,
+            last_pre_norm: input.output_last_pre_norm,
+        }
+    }
+}
+
 fn cat_int(old: Option<Tensor<2, Int>>, new: Tensor<2, Int>) -> Tensor<2, Int> {
     match old {
         Some(old) => Tensor::cat(vec![old, new], 1),
@@ -193,6 +222,7 @@ impl Bert {
 
     /// Full forward pass.
     pub fn forward(&self, input: BertInput) -> BertOutput {
+        let asked = Asked::from(&input);
         let [batch, len] = input.input_ids.dims();
         let device = input.input_ids.device();
         let token_types = input
@@ -205,20 +235,42 @@ impl Bert {
             .attention_mask
             .unwrap_or_else(|| self.mode_mask(token_types.clone(), padding));
 
-        let mut x = self
+        let x = self
             .embeddings
             .forward(input.input_ids, Some(token_types), 0);
-        let mut hidden_states = input.output_hidden_states.then(|| vec![x.clone()]);
-        for layer in &self.layers {
-            x = layer.forward(x, Some(attention_mask.clone()));
+        self.encode(x, attention_mask, None, asked)
+    }
+
+    /// The one layer loop: every block over the embedded `x` (with its key/value cache when
+    /// given), then the heads.
+    fn encode(
+        &self,
+        mut x: Tensor<3>,
+        mask: Tensor<3, Bool>,
+        mut caches: Option<&mut [KvCache]>,
+        asked: Asked,
+    ) -> BertOutput {
+        let mut hidden_states = asked.hidden_states.then(|| vec![x.clone()]);
+        let mut last_pre_norm = None;
+        let last = self.layers.len().saturating_sub(1);
+        for (i, layer) in self.layers.iter().enumerate() {
+            let cache = caches.as_deref_mut().map(|caches| &mut caches[i]);
+            let pre_norm = layer.forward_pre_norm(x, Some(mask.clone()), cache);
+            if asked.last_pre_norm && i == last {
+                last_pre_norm = Some(pre_norm.clone());
+            }
+            x = layer.output_norm.forward(pre_norm);
             if let Some(states) = hidden_states.as_mut() {
                 states.push(x.clone());
             }
         }
-        self.heads(x, hidden_states)
+        let mut output = self.heads(x);
+        output.hidden_states = hidden_states;
+        output.last_pre_norm = last_pre_norm;
+        output
     }
 
-    fn heads(&self, x: Tensor<3>, hidden_states: Option<Vec<Tensor<3>>>) -> BertOutput {
+    fn heads(&self, x: Tensor<3>) -> BertOutput {
         let pooler_output = self.pooler.as_ref().map(|p| p.forward(x.clone()));
         let nsp_logits = match (&self.nsp, &pooler_output) {
             (Some(nsp), Some(pooled)) => Some(nsp.forward(pooled.clone())),
@@ -230,7 +282,8 @@ impl Bert {
             .map(|mlm| mlm.forward(x.clone(), self.embeddings.word_embeddings.weight.val()));
         BertOutput {
             last_hidden_state: x,
-            hidden_states,
+            hidden_states: None,
+            last_pre_norm: None,
             pooler_output,
             mlm_logits,
             nsp_logits,
@@ -243,6 +296,7 @@ impl Bert {
     /// piece gives the same outputs as one [`forward`](Self::forward) call. A caller's own
     /// `attention_mask` must be `[batch, new, cached + new]`.
     pub fn forward_cached(&self, input: BertInput, cache: &mut BertCache) -> BertOutput {
+        let asked = Asked::from(&input);
         let [batch, new] = input.input_ids.dims();
         let device = input.input_ids.device();
         let start = cache.len();
@@ -268,17 +322,10 @@ impl Bert {
             cache.layers = vec![KvCache::new(); self.layers.len()];
         }
 
-        let mut x = self
+        let x = self
             .embeddings
             .forward(input.input_ids, Some(token_types), start);
-        let mut hidden_states = input.output_hidden_states.then(|| vec![x.clone()]);
-        for (layer, kv) in self.layers.iter().zip(cache.layers.iter_mut()) {
-            x = layer.forward_cached(x, Some(attention_mask.clone()), kv);
-            if let Some(states) = hidden_states.as_mut() {
-                states.push(x.clone());
-            }
-        }
-        self.heads(x, hidden_states)
+        self.encode(x, attention_mask, Some(&mut cache.layers), asked)
     }
 
     /// Keep only the vocabulary rows `keep` (bert4keras' `keep_tokens`): new id `i` is old id

@@ -179,6 +179,52 @@ fn load_err_keep(keep: Vec<usize>) -> String {
 }
 
 /// Feeding tokens piece by piece through the cache gives the full forward's logits.
+/// The pre-norm hook: LayerNorm of `last_pre_norm`, computed here by hand in f64 with the last
+/// block's γ, β and ε, is transformers' encoder output in every mode.
+#[test]
+fn last_pre_norm_is_the_input_of_the_final_layer_norm() {
+    let dev = device();
+    let exp = SafetensorsFile::open(fixtures().join("random_mlm/expected.safetensors")).unwrap();
+    let (model, _, _) = load("random_mlm", None);
+    let eps = BertCheckpoint::open(fixtures().join("random_mlm"))
+        .unwrap()
+        .config
+        .layer_norm_eps;
+    let norm = &model.layers.last().unwrap().output_norm;
+    let gamma = floats(norm.gamma.val());
+    let beta = floats(norm.beta.as_ref().unwrap().val());
+    let h = gamma.len();
+    for (mode, name) in MODES {
+        let out = model.clone().with_mode(mode).forward(
+            BertInput::new(ints(&exp, "input_ids", &dev))
+                .token_types(ints(&exp, "token_type_ids", &dev))
+                .padding(bool_mask::<2>(&exp, "padding", &dev))
+                .with_last_pre_norm(),
+        );
+        let pre_norm = floats(out.last_pre_norm.unwrap());
+        let mut by_hand = Vec::with_capacity(pre_norm.len());
+        for row in pre_norm.chunks(h) {
+            let mean = row.iter().map(|&v| v as f64).sum::<f64>() / h as f64;
+            let var = row.iter().map(|&v| (v as f64 - mean).powi(2)).sum::<f64>() / h as f64;
+            by_hand.extend(row.iter().enumerate().map(|(i, &v)| {
+                ((v as f64 - mean) / (var + eps).sqrt() * gamma[i] as f64 + beta[i] as f64) as f32
+            }));
+        }
+        let (_, want) = expected(&exp, &format!("hidden_{name}"));
+        // Not the normalised output itself: the hook returns the residual sum.
+        let apart = pre_norm
+            .iter()
+            .zip(&want)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0f32, f32::max);
+        assert!(
+            apart > 0.1,
+            "{name}: last_pre_norm equals the output ({apart})"
+        );
+        assert_close(&by_hand, &want, 1e-4, &format!("{name} LN(last_pre_norm)"));
+    }
+}
+
 #[test]
 fn incremental_decoding_equals_full_forward() {
     let dev = device();

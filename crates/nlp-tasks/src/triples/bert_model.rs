@@ -7,10 +7,9 @@ use burn::module::Module;
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bool, Int, Tensor};
-use nlp_core::attention::AttentionInput;
 use nlp_core::mask;
 use nlp_core::norm::{ConditionalLayerNorm, ConditionalLayerNormConfig};
-use nlp_models::bert::Bert;
+use nlp_models::bert::{Bert, BertInput};
 
 use super::decoding::Thresholds;
 use super::model::{TripleModel, gather_positions};
@@ -23,7 +22,7 @@ pub const OBJECT_POWER: i32 = 4;
 /// BERT with half-pointer subject and object heads.
 #[derive(Module, Debug)]
 pub struct BertTriples {
-    /// The encoder (its last block is run by hand to expose the pre-norm output).
+    /// The encoder, asked for its last block's pre-norm output too.
     pub bert: Bert,
     /// Subject start/end logits.
     pub subject_head: Linear,
@@ -77,31 +76,17 @@ impl TripleModel for BertTriples {
     type State = BertState;
 
     fn encode(&self, ids: Tensor<2, Int>) -> BertState {
-        let [_, len] = ids.dims();
         let padding = mask::padding_from_ids(ids.clone(), self.bert.pad_id as i64);
-        let attention_mask = mask::key_padding(padding.clone(), len);
-        let mut x = self.bert.embeddings.forward(ids, None, 0);
-        let (last, rest) = self.bert.layers.split_last().expect("at least one block");
-        for layer in rest {
-            x = layer.forward(x, Some(attention_mask.clone()));
-        }
-        // The last block by hand: post-LN attention, then the feed-forward residual sum.
-        let context = last
-            .attention
-            .forward(AttentionInput::self_attn(x.clone()).mask(attention_mask))
-            .context;
-        let x = last
-            .attention_norm
-            .forward(x.add(last.dropout.forward(context)));
-        let ff = last.output.forward(
-            last.activation
-                .forward(last.intermediate.forward(x.clone())),
+        let output = self.bert.forward(
+            BertInput::new(ids)
+                .padding(padding.clone())
+                .with_last_pre_norm(),
         );
-        let pre_norm = x.add(last.dropout.forward(ff));
-        let hidden = last.output_norm.forward(pre_norm.clone());
         BertState {
-            pre_norm,
-            hidden,
+            pre_norm: output
+                .last_pre_norm
+                .expect("BertTriples::new checked that BERT has a block"),
+            hidden: output.last_hidden_state,
             padding,
         }
     }
