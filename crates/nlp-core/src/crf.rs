@@ -112,24 +112,9 @@ impl CrfConfig {
     }
 }
 
-/// A bad argument to a CRF call.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum CrfError {
-    /// Constraint vectors of the wrong size.
-    #[error("CRF constraints: `{what}` has {got} entries, expected {expected}")]
-    ConstraintSize {
-        /// Which vector.
-        what: &'static str,
-        /// Its length.
-        got: usize,
-        /// The expected length.
-        expected: usize,
-    },
-}
-
 impl Crf {
     /// Attach hard constraints.
-    pub fn with_constraints(mut self, constraints: CrfConstraints) -> Result<Self, CrfError> {
+    pub fn with_constraints(mut self, constraints: CrfConstraints) -> crate::Result<Self> {
         let k = self.num_tags;
         for (what, got, expected) in [
             ("allowed_start", constraints.allowed_start.len(), k),
@@ -141,7 +126,7 @@ impl Crf {
             ("allowed_end", constraints.allowed_end.len(), k),
         ] {
             if got != expected {
-                return Err(CrfError::ConstraintSize {
+                return Err(crate::Error::CrfConstraintSize {
                     what,
                     got,
                     expected,

@@ -4,6 +4,8 @@
 
 use std::ops::Range;
 
+use crate::error::{Error, Result};
+
 /// A labelled half-open span `start..end`.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Span {
@@ -88,27 +90,6 @@ pub fn half_pointer_typed(
     out
 }
 
-/// Why spans cannot be written as tags.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum TagError {
-    /// Two spans share a position.
-    #[error("spans {a:?} and {b:?} overlap; a tag sequence holds one span per position")]
-    Overlap {
-        /// First span.
-        a: Span,
-        /// Second span.
-        b: Span,
-    },
-    /// A span reaches past the sequence or is empty.
-    #[error("span {span:?} does not fit in a sequence of length {len}")]
-    OutOfRange {
-        /// The span.
-        span: Span,
-        /// Sequence length.
-        len: usize,
-    },
-}
-
 fn split_tag(tag: &str) -> (char, &str) {
     match tag.split_once('-') {
         Some((prefix, label)) if prefix.chars().count() == 1 => {
@@ -177,12 +158,12 @@ pub fn bioes_to_spans<S: AsRef<str>>(tags: &[S]) -> Vec<Span> {
     spans
 }
 
-fn check_spans(len: usize, spans: &[Span]) -> Result<Vec<Span>, TagError> {
+fn check_spans(len: usize, spans: &[Span]) -> Result<Vec<Span>> {
     let mut sorted = spans.to_vec();
     sorted.sort_by_key(|s| (s.start, s.end));
     for s in &sorted {
         if s.start >= s.end || s.end > len {
-            return Err(TagError::OutOfRange {
+            return Err(Error::SpanOutOfRange {
                 span: s.clone(),
                 len,
             });
@@ -190,7 +171,7 @@ fn check_spans(len: usize, spans: &[Span]) -> Result<Vec<Span>, TagError> {
     }
     for w in sorted.windows(2) {
         if w[1].start < w[0].end {
-            return Err(TagError::Overlap {
+            return Err(Error::SpanOverlap {
                 a: w[0].clone(),
                 b: w[1].clone(),
             });
@@ -200,7 +181,7 @@ fn check_spans(len: usize, spans: &[Span]) -> Result<Vec<Span>, TagError> {
 }
 
 /// Spans → BIO tags of length `len`.
-pub fn spans_to_bio(len: usize, spans: &[Span]) -> Result<Vec<String>, TagError> {
+pub fn spans_to_bio(len: usize, spans: &[Span]) -> Result<Vec<String>> {
     let mut tags = vec!["O".to_string(); len];
     for s in check_spans(len, spans)? {
         tags[s.start] = format!("B-{}", s.label);
@@ -212,7 +193,7 @@ pub fn spans_to_bio(len: usize, spans: &[Span]) -> Result<Vec<String>, TagError>
 }
 
 /// Spans → BIOES tags of length `len`.
-pub fn spans_to_bioes(len: usize, spans: &[Span]) -> Result<Vec<String>, TagError> {
+pub fn spans_to_bioes(len: usize, spans: &[Span]) -> Result<Vec<String>> {
     let mut tags = vec!["O".to_string(); len];
     for s in check_spans(len, spans)? {
         if s.end - s.start == 1 {

@@ -7,26 +7,7 @@
 
 use burn::tensor::Device;
 
-/// Why a device string could not be turned into a [`Device`].
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum DeviceError {
-    /// The backend exists but this build does not include it.
-    #[error(
-        "device `{name}` needs the `{feature}` cargo feature, which this build lacks; rebuild with `--features {feature}`"
-    )]
-    NotCompiled {
-        /// The device string given by the user.
-        name: String,
-        /// The cargo feature that enables it.
-        feature: &'static str,
-    },
-    /// The string names no known backend.
-    #[error("unknown device `{0}`; expected one of: flex, ndarray, cpu, wgpu, cuda, cuda:N")]
-    Unknown(String),
-    /// `cuda:N` with an N that is not a number.
-    #[error("bad device index in `{0}`; expected e.g. `cuda:0`")]
-    BadIndex(String),
-}
+use crate::error::{Error, Result};
 
 /// Names of the backends compiled into this build, in order of preference.
 pub fn available_devices() -> Vec<&'static str> {
@@ -62,24 +43,24 @@ pub fn default_device() -> Device {
 }
 
 /// Parse `flex`, `ndarray`, `cpu`, `wgpu`, `cuda` or `cuda:N` (case-insensitive) into a device.
-pub fn parse_device(spec: &str) -> Result<Device, DeviceError> {
+pub fn parse_device(spec: &str) -> Result<Device> {
     let lower = spec.trim().to_ascii_lowercase();
     let (name, index) = match lower.split_once(':') {
         Some((name, idx)) => {
             let idx: usize = idx
                 .parse()
-                .map_err(|_| DeviceError::BadIndex(spec.to_string()))?;
+                .map_err(|_| Error::BadDeviceIndex(spec.to_string()))?;
             (name.to_string(), Some(idx))
         }
         None => (lower.clone(), None),
     };
-    let missing = |feature: &'static str| DeviceError::NotCompiled {
+    let missing = |feature: &'static str| Error::DeviceNotCompiled {
         name: spec.to_string(),
         feature,
     };
     // Only CUDA devices carry an index.
     if index.is_some() && name != "cuda" {
-        return Err(DeviceError::BadIndex(spec.to_string()));
+        return Err(Error::BadDeviceIndex(spec.to_string()));
     }
     match name.as_str() {
         "flex" => {
@@ -114,6 +95,6 @@ pub fn parse_device(spec: &str) -> Result<Device, DeviceError> {
             #[cfg(not(feature = "cuda"))]
             return Err(missing("cuda"));
         }
-        _ => Err(DeviceError::Unknown(spec.to_string())),
+        _ => Err(Error::UnknownDevice(spec.to_string())),
     }
 }

@@ -19,12 +19,14 @@
 //! - [`padding`]: padding/truncation of ragged id sequences, splitting long texts.
 //! - [`reparam`]: straight-through estimator and Gumbel-softmax.
 //! - [`device`]: turn a `--device` string into a [`burn::tensor::Device`].
+//! - [`Error`]: the crate's one error type.
 
 pub mod activation;
 pub mod attention;
 pub mod crf;
 pub mod decode;
 pub mod device;
+mod error;
 pub mod mask;
 pub mod norm;
 pub mod padding;
@@ -32,3 +34,4 @@ pub mod position;
 pub mod reparam;
 
 pub use burn;
+pub use error::{Error, Result};

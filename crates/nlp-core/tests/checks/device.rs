@@ -1,4 +1,5 @@
-use nlp_core::device::{DeviceError, available_devices, parse_device};
+use nlp_core::Error;
+use nlp_core::device::{available_devices, parse_device};
 
 #[test]
 fn parses_compiled_backends_and_names_missing_features() {
@@ -12,20 +13,20 @@ fn parses_compiled_backends_and_names_missing_features() {
         let err = parse_device("cuda:1").unwrap_err();
         assert_eq!(
             err,
-            DeviceError::NotCompiled {
+            Error::DeviceNotCompiled {
                 name: "cuda:1".into(),
                 feature: "cuda"
             }
         );
         assert!(err.to_string().contains("--features cuda"), "{err}");
     }
-    assert!(matches!(parse_device("tpu"), Err(DeviceError::Unknown(_))));
+    assert!(matches!(parse_device("tpu"), Err(Error::UnknownDevice(_))));
     assert!(matches!(
         parse_device("cuda:x"),
-        Err(DeviceError::BadIndex(_))
+        Err(Error::BadDeviceIndex(_))
     ));
     assert!(matches!(
         parse_device("flex:1"),
-        Err(DeviceError::BadIndex(_))
+        Err(Error::BadDeviceIndex(_))
     ));
 }
