@@ -29,11 +29,11 @@ use bert4burn::models::bert::{BertCheckpoint, LoadOptions};
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::ner::{
-    BertCrfConfig, BertNerTask, CharVocab, Corpus, DgcnnCrfConfig, DgcnnNerTask, DgcnnTagger,
-    EntityMetrics, bert_evaluate_sentences, bert_predict_spans, bert_training_examples,
-    bio_tag_names, evaluate_sentences, load, tag_ids, tagger, training_examples,
+    BertCrfConfig, Corpus, DgcnnCrfConfig, DgcnnTagger, EntityMetrics, NerTask, bio_tag_names,
+    evaluate_sentences, load, predict_spans, tag_ids, training_examples,
 };
 use bert4burn::tasks::train::{TrainConfig, TrainTask, fit, load_weights};
+use bert4burn::tasks::units::{CharVocab, UnitEncoder};
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -209,24 +209,30 @@ fn train_dgcnn(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<
     let tags = bio_tag_names();
     let vocab = CharVocab::build(corpus.train.iter().map(|s| s.text.as_str()), 1);
     common::write_atomic(
-        &args.out.join(tagger::VOCAB_FILE),
+        &args.out.join(DgcnnTagger::VOCAB_FILE),
         serde_json::to_string(&vocab)?.as_bytes(),
     )?;
     let model_config = DgcnnCrfConfig::new(vocab.len(), tags.clone()).with_d_model(args.d_model);
-    model_config.save(args.out.join(tagger::CONFIG_FILE))?;
+    model_config.save(args.out.join(DgcnnTagger::CONFIG_FILE))?;
     let train_device = device.clone().autodiff();
     train_device.seed(args.seed);
     let model = model_config.init(&train_device);
-    let examples = training_examples(&corpus.train, &vocab, &tag_ids(&tags), args.max_len);
-    let task = DgcnnNerTask {
-        vocab: &vocab,
-        tag_names: &tags,
-        dev: &corpus.dev,
+    // Training pieces of at most --max-len characters; evaluation reads whole sentences (the
+    // convolutions take any length).
+    let pieces = UnitEncoder::Chars {
+        vocab: vocab.clone(),
+        max_len: args.max_len,
     };
+    let (examples, _) = training_examples(&corpus.train, &pieces, &tag_ids(&tags))?;
+    let whole = UnitEncoder::Chars {
+        vocab,
+        max_len: usize::MAX,
+    };
+    let task = NerTask::new(&whole, &tags, &corpus.dev);
     let (model, seconds, steps, epochs) = fit_best(args, 2e-3, &task, model, &examples, || {
         model_config.init(device)
     })?;
-    let test = evaluate_sentences(&model, &vocab, &tags, &corpus.test);
+    let test = evaluate_sentences(&model, &whole, &tags, &corpus.test)?;
     Ok((test, seconds, steps, epochs))
 }
 
@@ -247,26 +253,30 @@ fn train_bert(args: &Args, corpus: &Corpus, device: &Device) -> anyhow::Result<T
     let (bert, _) = checkpoint.load(&bert_config, &LoadOptions::default(), &train_device)?;
     let model = model_config.init_with_bert(bert, &train_device);
     let tag_map = tag_ids(&tags);
-    let (examples, lost) =
-        bert_training_examples(&corpus.train, &tokenizer, &tag_map, args.max_len)?;
+    let encoder = word_pieces(tokenizer, args.max_len);
+    let (examples, lost) = training_examples(&corpus.train, &encoder, &tag_map)?;
     // Encode the dev set once up front so tokenizer errors surface before training.
-    let (_, dev_lost) = bert_training_examples(&corpus.dev, &tokenizer, &tag_map, args.max_len)?;
+    let (_, dev_lost) = training_examples(&corpus.dev, &encoder, &tag_map)?;
     eprintln!(
         "{} training pieces; entities starting inside a word piece (not representable): \
          {lost} train, {dev_lost} dev",
         examples.len()
     );
-    let task = BertNerTask {
-        tokenizer: &tokenizer,
-        tag_names: &tags,
-        dev: &corpus.dev,
-        max_len: args.max_len,
-    };
+    let task = NerTask::new(&encoder, &tags, &corpus.dev);
     let (model, seconds, steps, epochs) = fit_best(args, 2e-5, &task, model, &examples, || {
         model_config.init(device)
     })?;
-    let test = bert_evaluate_sentences(&model, &tokenizer, &tags, &corpus.test, args.max_len)?;
+    let test = evaluate_sentences(&model, &encoder, &tags, &corpus.test)?;
     Ok((test, seconds, steps, epochs))
+}
+
+/// BERT word pieces, at most `max_len` with `[CLS]` and `[SEP]` (no spare `[unused*]` ids).
+fn word_pieces(tokenizer: BertTokenizer, max_len: usize) -> UnitEncoder {
+    UnitEncoder::Bert {
+        tokenizer: Box::new(tokenizer),
+        max_len,
+        extra: Default::default(),
+    }
 }
 
 /// Copy the checkpoint's tokenizer files into the run directory so `--predict` needs only it.
@@ -299,7 +309,13 @@ fn predict(args: &Args, input: &Path, device: &Device) -> anyhow::Result<()> {
             BertCrfConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
         let tokenizer = BertTokenizer::from_dir(args.out.join(BERT_TOKENIZER), true)?;
         let model = load_weights(config.init(device), &best)?;
-        bert_predict_spans(&model, &tokenizer, &tags, &lines, args.max_len, 32)?
+        predict_spans(
+            &model,
+            &word_pieces(tokenizer, args.max_len),
+            &tags,
+            &lines,
+            32,
+        )?
     } else {
         DgcnnTagger::load(&args.out, device)?.tag(&lines, 64)
     };

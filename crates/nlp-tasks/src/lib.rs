@@ -8,9 +8,16 @@
 //!
 //! - [`triples`]: triple (relation) extraction with half-pointer heads, on BERT or DGCNN.
 //!
+//! - [`units`]: texts as model units (characters or word pieces) and padded id batches, shared
+//!   by every task.
+//!
 //! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN) and seq2seq
 //! generation with a cached, batched beam-search decoder.
 
+mod error;
 pub mod ner;
 pub mod train;
 pub mod triples;
+pub mod units;
+
+pub use error::{Error, Result};

@@ -12,6 +12,8 @@ use nlp_core::crf::{Crf, CrfConfig, CrfConstraints};
 use nlp_core::mask::padding_from_ids;
 use nlp_models::bert::{Bert, BertConfig, BertInput};
 
+use super::crf_tagger::CrfTagger;
+
 /// Configuration of [`BertCrf`].
 #[derive(Config, Debug)]
 pub struct BertCrfConfig {
@@ -63,10 +65,8 @@ impl BertCrfConfig {
     }
 }
 
-impl BertCrf {
-    /// Emission scores `[batch, len, tags]` and the padding mask for token ids `[batch, len]`
-    /// (padding id 0; `[CLS]` and `[SEP]` are real positions tagged `O`).
-    pub fn forward(&self, ids: Tensor<2, Int>) -> (Tensor<3>, Tensor<2, Bool>) {
+impl CrfTagger for BertCrf {
+    fn forward(&self, ids: Tensor<2, Int>) -> (Tensor<3>, Tensor<2, Bool>) {
         let mask = padding_from_ids(ids.clone(), 0);
         let hidden = self
             .bert
@@ -75,15 +75,7 @@ impl BertCrf {
         (self.emissions.forward(self.dropout.forward(hidden)), mask)
     }
 
-    /// Mean CRF negative log-likelihood of gold tags `[batch, len]`.
-    pub fn loss(&self, ids: Tensor<2, Int>, tags: Tensor<2, Int>) -> Tensor<1> {
-        let (emissions, mask) = self.forward(ids);
-        self.crf.loss(emissions, tags, mask)
-    }
-
-    /// Viterbi tag ids of each sequence (of its real length, special tokens included).
-    pub fn decode(&self, ids: Tensor<2, Int>) -> Vec<Vec<usize>> {
-        let (emissions, mask) = self.forward(ids);
-        self.crf.decode(emissions, mask)
+    fn crf(&self) -> &Crf {
+        &self.crf
     }
 }

@@ -8,6 +8,8 @@ use nlp_core::crf::{Crf, CrfConfig, CrfConstraints};
 use nlp_core::mask::padding_from_ids;
 use nlp_models::dgcnn::{Dgcnn, DgcnnConfig};
 
+use super::crf_tagger::CrfTagger;
+
 /// Configuration of [`DgcnnCrf`].
 #[derive(Config, Debug)]
 pub struct DgcnnCrfConfig {
@@ -68,24 +70,15 @@ impl DgcnnCrfConfig {
     }
 }
 
-impl DgcnnCrf {
-    /// Emission scores `[batch, len, tags]` and the padding mask for character ids `[batch, len]`.
-    pub fn forward(&self, ids: Tensor<2, Int>) -> (Tensor<3>, Tensor<2, Bool>) {
-        let mask = padding_from_ids(ids.clone(), super::vocab::PAD);
+impl CrfTagger for DgcnnCrf {
+    fn forward(&self, ids: Tensor<2, Int>) -> (Tensor<3>, Tensor<2, Bool>) {
+        let mask = padding_from_ids(ids.clone(), crate::units::PAD);
         let x = self.dropout.forward(self.embedding.forward(ids));
         let h = self.dgcnn.forward(x, &mask);
         (self.emissions.forward(h), mask)
     }
 
-    /// Mean CRF negative log-likelihood of gold tags `[batch, len]`.
-    pub fn loss(&self, ids: Tensor<2, Int>, tags: Tensor<2, Int>) -> Tensor<1> {
-        let (emissions, mask) = self.forward(ids);
-        self.crf.loss(emissions, tags, mask)
-    }
-
-    /// Viterbi tag ids of each sequence (of its real length).
-    pub fn decode(&self, ids: Tensor<2, Int>) -> Vec<Vec<usize>> {
-        let (emissions, mask) = self.forward(ids);
-        self.crf.decode(emissions, mask)
+    fn crf(&self) -> &Crf {
+        &self.crf
     }
 }

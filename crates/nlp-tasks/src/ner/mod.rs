@@ -1,26 +1,25 @@
 //! Named-entity recognition: the People's Daily 1998 loader, character BIO tags, the
-//! entity-level metric, and the DGCNN + CRF (characters) and BERT + CRF (word pieces mapped
-//! back to characters) taggers trained with the shared loop.
+//! entity-level metric, and two [`CrfTagger`]s trained with the shared loop through one
+//! [`NerTask`]: DGCNN + CRF on characters and BERT + CRF on word pieces (mapped back to
+//! characters through their offsets).
 
-pub mod bert_crf;
-pub mod bert_task;
-pub mod dgcnn_crf;
-pub mod metric;
-pub mod peoples_daily;
-pub mod tagger;
-pub mod task;
-pub mod vocab;
+mod bert_crf;
+mod crf_tagger;
+mod dgcnn_crf;
+mod metric;
+mod peoples_daily;
+mod tagger;
+mod tags;
+mod task;
 
 pub use bert_crf::{BertCrf, BertCrfConfig};
-pub use bert_task::{
-    BertNerTask, bert_evaluate_sentences, bert_predict_spans, bert_training_examples,
-    token_spans_to_chars, token_tags,
-};
+pub use crf_tagger::CrfTagger;
 pub use dgcnn_crf::{DgcnnCrf, DgcnnCrfConfig};
 pub use metric::{EntityMetrics, Prf};
-pub use peoples_daily::{Corpus, NerError, Sentence, Split, load, parse_line};
+pub use peoples_daily::{Corpus, LABELS, Sentence, Split, load, parse_line};
 pub use tagger::{DgcnnTagger, words_with_entities};
+pub use tags::{bio_tag_names, tag_ids};
 pub use task::{
-    DgcnnNerTask, NerExample, evaluate_sentences, piece_ranges, predict_spans, training_examples,
+    NerExample, NerTask, evaluate_sentences, piece_ranges, predict_spans, training_examples,
+    unit_spans_to_chars, unit_tags,
 };
-pub use vocab::{CharVocab, bio_tag_names, tag_ids};

@@ -5,9 +5,11 @@
 //! person), `ns` place, `nt` organisation, labelled `PER`, `LOC`, `ORG` on character offsets.
 //! The split is by line number: `index % 10 == 8` → dev, `== 9` → test, the rest train.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use nlp_core::decode::{Span, spans_to_bio};
+
+use crate::error::{Error, Result};
 
 /// The entity types, in tag order.
 pub const LABELS: [&str; 3] = ["PER", "LOC", "ORG"];
@@ -57,51 +59,6 @@ impl Split {
     }
 }
 
-/// A bad input file or line.
-#[derive(Debug, thiserror::Error)]
-pub enum NerError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A line that is not UTF-8.
-    #[error("{path}:{line}: not valid UTF-8")]
-    Utf8 {
-        /// The file.
-        path: PathBuf,
-        /// One-based line number.
-        line: usize,
-    },
-    /// A token without a `/POS` tag.
-    #[error("{path}:{line}: token `{token}` has no `/POS` tag")]
-    Token {
-        /// The file.
-        path: PathBuf,
-        /// One-based line number.
-        line: usize,
-        /// The token.
-        token: String,
-    },
-    /// The file holds no sentence.
-    #[error("{path}: no sentences")]
-    Empty {
-        /// The file.
-        path: PathBuf,
-    },
-    /// A tagger directory or one of its files that does not fit (config, vocabulary, weights).
-    #[error("{path}: {what}")]
-    Model {
-        /// The file or directory.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
-    },
-}
-
 fn label_of(pos: &str) -> Option<&'static str> {
     match pos {
         "nr" => Some("PER"),
@@ -113,7 +70,7 @@ fn label_of(pos: &str) -> Option<&'static str> {
 
 /// Parse one line (`word/POS` tokens separated by whitespace). Returns `Ok(None)` for a blank
 /// line and `Err(token)` for a token with no tag.
-pub fn parse_line(line: &str) -> Result<Option<(String, Vec<Span>)>, String> {
+pub fn parse_line(line: &str) -> std::result::Result<Option<(String, Vec<Span>)>, String> {
     let mut text = String::new();
     let mut entities: Vec<Span> = Vec::new();
     let mut offset = 0;
@@ -151,22 +108,18 @@ pub struct Corpus {
 
 /// Load and split a People's Daily file. Every malformed line is an error naming the file and
 /// line; blank lines are skipped (but still count for the split).
-pub fn load(path: &Path) -> Result<Corpus, NerError> {
-    let bytes = std::fs::read(path).map_err(|source| NerError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+pub fn load(path: &Path) -> Result<Corpus> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let mut corpus = Corpus::default();
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line = std::str::from_utf8(raw).map_err(|_| NerError::Utf8 {
+        let bad_line = |message: String| Error::Line {
             path: path.to_path_buf(),
             line: index + 1,
-        })?;
-        let parsed = parse_line(line.trim_end_matches('\r')).map_err(|token| NerError::Token {
-            path: path.to_path_buf(),
-            line: index + 1,
-            token,
-        })?;
+            message,
+        };
+        let line = std::str::from_utf8(raw).map_err(|_| bad_line("not valid UTF-8".into()))?;
+        let parsed = parse_line(line.trim_end_matches('\r'))
+            .map_err(|token| bad_line(format!("token `{token}` has no `/POS` tag")))?;
         let Some((text, entities)) = parsed else {
             continue;
         };
@@ -182,8 +135,9 @@ pub fn load(path: &Path) -> Result<Corpus, NerError> {
         }
     }
     if corpus.train.is_empty() && corpus.dev.is_empty() && corpus.test.is_empty() {
-        return Err(NerError::Empty {
+        return Err(Error::Empty {
             path: path.to_path_buf(),
+            what: "sentences",
         });
     }
     Ok(corpus)

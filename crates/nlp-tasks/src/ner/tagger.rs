@@ -16,74 +16,72 @@ use burn::tensor::{DType, Device};
 use nlp_core::decode::Span;
 
 use super::dgcnn_crf::{DgcnnCrf, DgcnnCrfConfig};
-use super::peoples_daily::NerError;
 use super::task::predict_spans;
-use super::vocab::CharVocab;
-use crate::train::load_weights;
-
-/// The config file of a tagger directory.
-pub const CONFIG_FILE: &str = "model.json";
-/// The vocabulary file of a tagger directory.
-pub const VOCAB_FILE: &str = "vocab.json";
-/// The weights as training writes them (full precision burnpack).
-pub const TRAINED_WEIGHTS: &str = "best.bpk";
-/// The weights as [`DgcnnTagger::export`] writes them (half-precision safetensors).
-pub const SHIPPED_WEIGHTS: &str = "model.safetensors";
+use crate::error::{Error, Result};
+use crate::train::{load_weights, write_atomic};
+use crate::units::{CharVocab, UnitEncoder};
 
 /// A DGCNN + CRF model with its vocabulary.
 pub struct DgcnnTagger {
     model: DgcnnCrf,
-    vocab: CharVocab,
+    /// Characters through the vocabulary; texts are never cut (the DGCNN reads any length).
+    encoder: UnitEncoder,
     config: DgcnnCrfConfig,
 }
 
-fn model_error(path: &Path, what: impl Into<String>) -> NerError {
-    NerError::Model {
-        path: path.to_path_buf(),
-        what: what.into(),
-    }
-}
-
-fn read(path: &Path) -> Result<Vec<u8>, NerError> {
-    std::fs::read(path).map_err(|source| NerError::Io {
-        path: path.to_path_buf(),
-        source,
-    })
+fn read(path: &Path) -> Result<Vec<u8>> {
+    std::fs::read(path).map_err(Error::io(path))
 }
 
 impl DgcnnTagger {
+    /// The config file of a tagger directory.
+    pub const CONFIG_FILE: &str = "model.json";
+    /// The vocabulary file of a tagger directory.
+    pub const VOCAB_FILE: &str = "vocab.json";
+    /// The weights as training writes them (full precision burnpack).
+    pub const TRAINED_WEIGHTS: &str = "best.bpk";
+    /// The weights as [`DgcnnTagger::export`] writes them (half-precision safetensors).
+    pub const SHIPPED_WEIGHTS: &str = "model.safetensors";
+
     /// Put a trained model and its vocabulary together (the vocabulary must fit the config).
     pub fn new(model: DgcnnCrf, vocab: CharVocab, config: DgcnnCrfConfig) -> Self {
         Self {
             model,
-            vocab,
+            encoder: UnitEncoder::Chars {
+                vocab,
+                max_len: usize::MAX,
+            },
             config,
         }
     }
 
     /// Load a tagger directory (see the module docs): `model.safetensors` when present, else
     /// `best.bpk`.
-    pub fn load(dir: &Path, device: &Device) -> Result<Self, NerError> {
+    pub fn load(dir: &Path, device: &Device) -> Result<Self> {
         if !dir.is_dir() {
-            return Err(model_error(dir, "not a directory"));
+            return Err(Error::invalid(dir, "not a directory"));
         }
         let (config, vocab) = Self::parts(
-            &dir.join(CONFIG_FILE),
-            &read(&dir.join(CONFIG_FILE))?,
-            &dir.join(VOCAB_FILE),
-            &read(&dir.join(VOCAB_FILE))?,
+            &dir.join(Self::CONFIG_FILE),
+            &read(&dir.join(Self::CONFIG_FILE))?,
+            &dir.join(Self::VOCAB_FILE),
+            &read(&dir.join(Self::VOCAB_FILE))?,
         )?;
-        let shipped = dir.join(SHIPPED_WEIGHTS);
-        let trained = dir.join(TRAINED_WEIGHTS);
+        let shipped = dir.join(Self::SHIPPED_WEIGHTS);
+        let trained = dir.join(Self::TRAINED_WEIGHTS);
         let model = if shipped.is_file() {
             load_safetensors(config.init(device), read(&shipped)?, &shipped)?
         } else if trained.is_file() {
             load_weights(config.init(device), &trained)
-                .map_err(|e| model_error(&trained, e.to_string()))?
+                .map_err(|e| Error::invalid(&trained, e.to_string()))?
         } else {
-            return Err(model_error(
+            return Err(Error::invalid(
                 dir,
-                format!("holds neither {SHIPPED_WEIGHTS} nor {TRAINED_WEIGHTS}"),
+                format!(
+                    "holds neither {} nor {}",
+                    Self::SHIPPED_WEIGHTS,
+                    Self::TRAINED_WEIGHTS
+                ),
             ));
         };
         Ok(Self::new(model, vocab, config))
@@ -97,17 +95,17 @@ impl DgcnnTagger {
         safetensors: &[u8],
         origin: &Path,
         device: &Device,
-    ) -> Result<Self, NerError> {
+    ) -> Result<Self> {
         let (config, vocab) = Self::parts(
-            &origin.join(CONFIG_FILE),
+            &origin.join(Self::CONFIG_FILE),
             config,
-            &origin.join(VOCAB_FILE),
+            &origin.join(Self::VOCAB_FILE),
             vocab,
         )?;
         let model = load_safetensors(
             config.init(device),
             safetensors.to_vec(),
-            &origin.join(SHIPPED_WEIGHTS),
+            &origin.join(Self::SHIPPED_WEIGHTS),
         )?;
         Ok(Self::new(model, vocab, config))
     }
@@ -118,14 +116,14 @@ impl DgcnnTagger {
         config: &[u8],
         vocab_path: &Path,
         vocab: &[u8],
-    ) -> Result<(DgcnnCrfConfig, CharVocab), NerError> {
+    ) -> Result<(DgcnnCrfConfig, CharVocab)> {
         let config = DgcnnCrfConfig::load_binary(config)
-            .map_err(|e| model_error(config_path, format!("not a DGCNN + CRF config: {e}")))?;
+            .map_err(|e| Error::invalid(config_path, format!("not a DGCNN + CRF config: {e}")))?;
         let vocab: CharVocab = serde_json::from_slice::<CharVocab>(vocab)
-            .map_err(|e| model_error(vocab_path, format!("not a character vocabulary: {e}")))?
+            .map_err(|e| Error::invalid(vocab_path, format!("not a character vocabulary: {e}")))?
             .reindexed();
         if vocab.len() != config.vocab_size {
-            return Err(model_error(
+            return Err(Error::invalid(
                 vocab_path,
                 format!(
                     "{} ids (with padding and unknown) but {} says vocab_size {}",
@@ -136,7 +134,7 @@ impl DgcnnTagger {
             ));
         }
         if config.tags.is_empty() {
-            return Err(model_error(config_path, "no tags"));
+            return Err(Error::invalid(config_path, "no tags"));
         }
         Ok((config, vocab))
     }
@@ -144,27 +142,27 @@ impl DgcnnTagger {
     /// Write `model.json`, `vocab.json` and half-precision `model.safetensors` into `dir`
     /// (created if missing). Each file is written under a temporary name and renamed, so an
     /// interrupted export never leaves a file that looks complete.
-    pub fn export(&self, dir: &Path) -> Result<(), NerError> {
-        std::fs::create_dir_all(dir).map_err(|source| NerError::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let weights_path = dir.join(SHIPPED_WEIGHTS);
+    pub fn export(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(Error::io(dir))?;
+        let weights_path = dir.join(Self::SHIPPED_WEIGHTS);
         let mut store = SafetensorsStore::from_bytes(None)
             .with_to_adapter(FloatCastAdapter::to(DType::F16))
             .metadata("format", "bert4burn DGCNN + CRF tagger");
         self.model
             .save_into(&mut store)
-            .map_err(|e| model_error(&weights_path, e.to_string()))?;
+            .map_err(|e| Error::invalid(&weights_path, e.to_string()))?;
         let weights = store
             .get_bytes()
-            .map_err(|e| model_error(&weights_path, e.to_string()))?;
-        let vocab = serde_json::to_vec(&self.vocab).expect("vocabulary serialises");
+            .map_err(|e| Error::invalid(&weights_path, e.to_string()))?;
+        let UnitEncoder::Chars { vocab, .. } = &self.encoder else {
+            return Err(Error::invalid(dir, "the tagger does not read characters"));
+        };
+        let vocab = serde_json::to_vec(vocab).expect("vocabulary serialises");
         write_atomic(
-            &dir.join(CONFIG_FILE),
+            &dir.join(Self::CONFIG_FILE),
             config_to_json(&self.config).as_bytes(),
         )?;
-        write_atomic(&dir.join(VOCAB_FILE), &vocab)?;
+        write_atomic(&dir.join(Self::VOCAB_FILE), &vocab)?;
         write_atomic(&weights_path, &weights)
     }
 
@@ -172,11 +170,12 @@ impl DgcnnTagger {
     pub fn tag(&self, texts: &[&str], batch_size: usize) -> Vec<Vec<Span>> {
         predict_spans(
             &self.model,
-            &self.vocab,
+            &self.encoder,
             &self.config.tags,
             texts,
             batch_size,
         )
+        .expect("a character encoder never fails")
     }
 
     /// The model.
@@ -184,9 +183,9 @@ impl DgcnnTagger {
         &self.model
     }
 
-    /// The vocabulary.
-    pub fn vocab(&self) -> &CharVocab {
-        &self.vocab
+    /// How the tagger reads text (characters through its vocabulary).
+    pub fn encoder(&self) -> &UnitEncoder {
+        &self.encoder
     }
 
     /// The model's config (tags, widths).
@@ -197,29 +196,21 @@ impl DgcnnTagger {
 
 /// Load safetensors bytes into `model`, converting half precision back to `f32`; every tensor of
 /// the model must be there with its shape.
-fn load_safetensors(
-    mut model: DgcnnCrf,
-    bytes: Vec<u8>,
-    path: &Path,
-) -> Result<DgcnnCrf, NerError> {
+fn load_safetensors(mut model: DgcnnCrf, bytes: Vec<u8>, path: &Path) -> Result<DgcnnCrf> {
     let mut store = SafetensorsStore::from_bytes(Some(bytes))
         .with_from_adapter(FloatCastAdapter::to(DType::F32))
         .allow_partial(false)
         .validate(true);
     let result = model
         .load_from(&mut store)
-        .map_err(|e| model_error(path, e.to_string()))?;
+        .map_err(|e| Error::invalid(path, e.to_string()))?;
     if let Some(e) = result.errors.first() {
-        return Err(model_error(path, e.to_string()));
+        return Err(Error::invalid(path, e.to_string()));
     }
     if let Some((name, _)) = result.missing.first() {
-        return Err(model_error(path, format!("tensor `{name}` is missing")));
+        return Err(Error::invalid(path, format!("tensor `{name}` is missing")));
     }
     Ok(model)
-}
-
-fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), NerError> {
-    crate::train::write_atomic(path, bytes).map_err(|e| model_error(path, e.to_string()))
 }
 
 /// Character ranges of the words of a text after putting entities in: `words` are a

@@ -3,9 +3,11 @@
 //! the previous checkpoint or the new one, never a torn file.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
 
 const MAGIC: &[u8; 8] = b"B4BCKPT1";
 
@@ -34,27 +36,6 @@ pub struct LoopState {
     pub train_seconds: f64,
 }
 
-/// A checkpoint file that could not be written or read.
-#[derive(Debug, thiserror::Error)]
-pub enum CheckpointError {
-    /// I/O on the file.
-    #[error("checkpoint {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The file is not a checkpoint or is truncated.
-    #[error("checkpoint {path}: {what}")]
-    Corrupt {
-        /// The file.
-        path: PathBuf,
-        /// What is wrong.
-        what: String,
-    },
-}
-
 /// The three parts of a checkpoint.
 pub struct Checkpoint {
     /// Loop position and history.
@@ -67,8 +48,8 @@ pub struct Checkpoint {
 
 impl Checkpoint {
     /// Write atomically to `path`.
-    pub fn save(&self, path: &Path) -> Result<(), CheckpointError> {
-        let io = |source| CheckpointError::Io {
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |source| Error::Io {
             path: path.to_path_buf(),
             source,
         };
@@ -89,15 +70,9 @@ impl Checkpoint {
     }
 
     /// Read a checkpoint written by [`save`](Self::save).
-    pub fn load(path: &Path) -> Result<Self, CheckpointError> {
-        let bytes = std::fs::read(path).map_err(|source| CheckpointError::Io {
-            path: path.to_path_buf(),
-            source,
-        })?;
-        let corrupt = |what: &str| CheckpointError::Corrupt {
-            path: path.to_path_buf(),
-            what: what.to_string(),
-        };
+    pub fn load(path: &Path) -> Result<Self> {
+        let bytes = std::fs::read(path).map_err(Error::io(path))?;
+        let corrupt = |what: &str| Error::invalid(path, what);
         if bytes.len() < 8 || &bytes[..8] != MAGIC {
             return Err(corrupt("not a bert4burn checkpoint (bad magic)"));
         }

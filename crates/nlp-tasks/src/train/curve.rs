@@ -4,7 +4,7 @@ use std::fmt::Write;
 
 /// Draw the per-step losses (left panel, with a moving average) and per-epoch scores (right
 /// panel) into an SVG document.
-pub fn svg(step_losses: &[f64], epoch_scores: &[f64], score_name: &str) -> String {
+pub fn curve_svg(step_losses: &[f64], epoch_scores: &[f64], score_name: &str) -> String {
     let (w, h, pad) = (420.0, 260.0, 45.0);
     let mut s = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{}\" height=\"{}\" font-family=\"sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n",

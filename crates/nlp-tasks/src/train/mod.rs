@@ -8,9 +8,9 @@
 //! if it had not stopped: batch order is a function of (seed, epoch) and the dropout generator
 //! is re-seeded from (seed, step) before every step.
 
-pub mod checkpoint;
-pub mod clip;
-pub mod curve;
+mod checkpoint;
+mod clip;
+mod curve;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -24,7 +24,11 @@ use nlp_optim::{ModelOptimizer, OptimError, UpdateRule};
 use rand::SeedableRng;
 use rand::seq::SliceRandom;
 
-pub use checkpoint::{Checkpoint, CheckpointError, LoopState};
+use crate::error::{Error, Result};
+
+pub use checkpoint::{Checkpoint, LoopState};
+pub use clip::{clip_global_norm, global_norm};
+pub use curve::curve_svg;
 
 /// What a task tells the loop.
 pub trait TrainTask {
@@ -39,7 +43,7 @@ pub trait TrainTask {
     /// Evaluate a copy of the model (weights already EMA-averaged when the optimizer has an EMA,
     /// on a plain device). Higher scores are better. An error stops the run (a failure is
     /// never turned into a low score).
-    fn evaluate(&self, model: &Self::Model) -> Result<Evaluation, TrainError>;
+    fn evaluate(&self, model: &Self::Model) -> Result<Evaluation>;
 
     /// Length of an example, used to group examples of similar length into batches
     /// (less padding); `None` keeps the shuffled order.
@@ -111,47 +115,6 @@ impl TrainConfig {
     }
 }
 
-/// Why training could not go on.
-#[derive(Debug, thiserror::Error)]
-pub enum TrainError {
-    /// A checkpoint problem.
-    #[error(transparent)]
-    Checkpoint(#[from] CheckpointError),
-    /// An optimizer problem (e.g. its saved state does not fit).
-    #[error("optimizer: {0}")]
-    Optimizer(#[from] OptimError),
-    /// Model weights could not be saved or loaded.
-    #[error("model weights {path}: {message}")]
-    Weights {
-        /// The file.
-        path: PathBuf,
-        /// What went wrong.
-        message: String,
-    },
-    /// Other I/O in the output directory.
-    #[error("{path}: {source}")]
-    Io {
-        /// The path.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// The dev set could not be evaluated (e.g. its text does not tokenize).
-    #[error("evaluation: {0}")]
-    Evaluation(#[from] nlp_models::Error),
-    /// Nothing to train on.
-    #[error("no training examples")]
-    NoExamples,
-    /// The loss became NaN or infinite.
-    #[error("loss is {loss} at step {step}")]
-    Diverged {
-        /// The step.
-        step: usize,
-        /// The loss value.
-        loss: f64,
-    },
-}
-
 /// The result of [`fit`].
 pub struct TrainOutcome<M> {
     /// The model with its final training weights.
@@ -164,52 +127,35 @@ pub struct TrainOutcome<M> {
     pub best_weights: Option<PathBuf>,
 }
 
-fn io_err(path: &Path) -> impl FnOnce(std::io::Error) -> TrainError + '_ {
-    move |source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
-}
-
 /// Write `bytes` to `path` under a temporary name first, then rename: a killed run never leaves
 /// a partial file that looks complete.
-pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), TrainError> {
+pub(crate) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let mut tmp = path.to_path_buf();
     tmp.as_mut_os_string().push(".tmp");
-    std::fs::write(&tmp, bytes).map_err(io_err(&tmp))?;
-    std::fs::rename(&tmp, path).map_err(io_err(path))
+    std::fs::write(&tmp, bytes).map_err(Error::io(&tmp))?;
+    std::fs::rename(&tmp, path).map_err(Error::io(path))
 }
 
 /// Serialize a model's parameters (burnpack bytes).
-pub fn model_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>, TrainError> {
+pub fn model_to_bytes<M: Module>(model: &M) -> Result<Vec<u8>> {
     model
         .clone()
         .into_record()
         .into_bytes()
         .map(|b| b.to_vec())
-        .map_err(|e| TrainError::Weights {
-            path: PathBuf::from("<memory>"),
-            message: format!("{e:?}"),
-        })
+        .map_err(|e| Error::invalid(Path::new("<memory>"), format!("model weights: {e:?}")))
 }
 
 /// Load parameters serialized by [`model_to_bytes`] into `model`.
-pub fn model_from_bytes<M: Module>(
-    model: M,
-    bytes: Vec<u8>,
-    origin: &Path,
-) -> Result<M, TrainError> {
-    let weights = |e: &dyn std::fmt::Debug| TrainError::Weights {
-        path: origin.to_path_buf(),
-        message: format!("{e:?}"),
-    };
+pub fn model_from_bytes<M: Module>(model: M, bytes: Vec<u8>, origin: &Path) -> Result<M> {
+    let weights = |e: &dyn std::fmt::Debug| Error::invalid(origin, format!("model weights: {e:?}"));
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes)).map_err(|e| weights(&e))?;
     model.try_load_record(record).map_err(|e| weights(&e))
 }
 
 /// Load weights saved as `best.bpk` (or any burnpack file of the same model) into `model`.
-pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M, TrainError> {
-    let bytes = std::fs::read(path).map_err(io_err(path))?;
+pub fn load_weights<M: Module>(model: M, path: &Path) -> Result<M> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     model_from_bytes(model, bytes, path)
 }
 
@@ -244,11 +190,11 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
     optim: &mut ModelOptimizer<R>,
     examples: &[T::Example],
     config: &TrainConfig,
-) -> Result<TrainOutcome<T::Model>, TrainError> {
+) -> Result<TrainOutcome<T::Model>> {
     if examples.is_empty() {
-        return Err(TrainError::NoExamples);
+        return Err(Error::NoExamples);
     }
-    std::fs::create_dir_all(&config.out_dir).map_err(io_err(&config.out_dir))?;
+    std::fs::create_dir_all(&config.out_dir).map_err(Error::io(&config.out_dir))?;
     let ckpt_path = config.out_dir.join("checkpoint.bin");
     let best_path = config.out_dir.join("best.bpk");
     let device: Device = model.devices().into_iter().next().unwrap_or_default();
@@ -267,17 +213,13 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
             ),
         );
     }
-    let save = |model: &T::Model,
-                optim: &ModelOptimizer<R>,
-                state: &LoopState|
-     -> Result<(), TrainError> {
+    let save = |model: &T::Model, optim: &ModelOptimizer<R>, state: &LoopState| -> Result<()> {
         Checkpoint {
             state: state.clone(),
             model: model_to_bytes(model)?,
             optimizer: optim.to_bytes()?,
         }
         .save(&ckpt_path)
-        .map_err(TrainError::from)
     };
     let steps_per_epoch = examples.len().div_ceil(config.batch_size);
     let total_steps = config
@@ -327,14 +269,14 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
             let loss = task.loss(&model, &batch);
             let loss_value = loss.clone().into_scalar::<f64>();
             if !loss_value.is_finite() {
-                return Err(TrainError::Diverged {
+                return Err(Error::Diverged {
                     step: state.global_step,
                     loss: loss_value,
                 });
             }
             let mut grads = GradientsParams::from_grads(loss.backward(), &model);
             if let Some(max_norm) = config.clip_norm {
-                clip::clip_global_norm(&model, &mut grads, max_norm);
+                clip_global_norm(&model, &mut grads, max_norm);
             }
             model = optim.step(config.learning_rate, model, grads);
             state.global_step += 1;
@@ -403,7 +345,7 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
     bar.finish_and_clear();
     if !stopped_early {
         let curve = config.out_dir.join("curve.svg");
-        let svg = curve::svg(&state.step_losses, &state.epoch_scores, &config.score_name);
+        let svg = curve_svg(&state.step_losses, &state.epoch_scores, &config.score_name);
         write_atomic(&curve, svg.as_bytes())?;
         log(config, &format!("wrote {}", curve.display()));
     }
@@ -420,7 +362,7 @@ fn evaluate<T: TrainTask, R: UpdateRule>(
     task: &T,
     model: &T::Model,
     optim: &ModelOptimizer<R>,
-) -> Result<Evaluation, TrainError> {
+) -> Result<Evaluation> {
     let weights = match optim.ema_model(model) {
         Ok(ema) => ema,
         Err(OptimError::NoEma) => model.clone(),

@@ -5,9 +5,11 @@
 //! whose subject or object is not found are reported, not silently used.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
 
 /// One (subject, predicate, object) triple as strings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -101,53 +103,11 @@ impl Schema {
     }
 }
 
-/// A bad data or schema file.
-#[derive(Debug, thiserror::Error)]
-pub enum DataError {
-    /// The file could not be read.
-    #[error("reading {path}: {source}")]
-    Io {
-        /// The file.
-        path: PathBuf,
-        /// The cause.
-        source: std::io::Error,
-    },
-    /// A line that is not valid UTF-8 or not the expected JSON.
-    #[error("{path}:{line}: {message}")]
-    Line {
-        /// The file.
-        path: PathBuf,
-        /// One-based line number.
-        line: usize,
-        /// What is wrong.
-        message: String,
-    },
-    /// A triple names a predicate the schema lacks.
-    #[error("{path}:{line}: predicate `{predicate}` is not in the schema")]
-    UnknownPredicate {
-        /// The file.
-        path: PathBuf,
-        /// One-based line number.
-        line: usize,
-        /// The predicate.
-        predicate: String,
-    },
-    /// The file holds nothing.
-    #[error("{path}: no lines")]
-    Empty {
-        /// The file.
-        path: PathBuf,
-    },
-}
-
-fn json_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>, DataError> {
-    let bytes = std::fs::read(path).map_err(|source| DataError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+fn json_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let mut out = Vec::new();
     for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line_err = |message: String| DataError::Line {
+        let line_err = |message: String| Error::Line {
             path: path.to_path_buf(),
             line: index + 1,
             message,
@@ -161,21 +121,22 @@ fn json_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T
         out.push((index + 1, value));
     }
     if out.is_empty() {
-        return Err(DataError::Empty {
+        return Err(Error::Empty {
             path: path.to_path_buf(),
+            what: "lines",
         });
     }
     Ok(out)
 }
 
 /// Read a schema file (`all_50_schemas` format).
-pub fn load_schema(path: &Path) -> Result<Schema, DataError> {
+pub fn load_schema(path: &Path) -> Result<Schema> {
     let entries: Vec<SchemaEntry> = json_lines(path)?.into_iter().map(|(_, e)| e).collect();
     Ok(Schema::new(entries))
 }
 
 /// Read samples; a predicate missing from `schema` is an error naming its line.
-pub fn load_samples(path: &Path, schema: &Schema) -> Result<Vec<Sample>, DataError> {
+pub fn load_samples(path: &Path, schema: &Schema) -> Result<Vec<Sample>> {
     let lines: Vec<(usize, Sample)> = json_lines(path)?;
     for (line, sample) in &lines {
         if let Some(t) = sample
@@ -183,10 +144,10 @@ pub fn load_samples(path: &Path, schema: &Schema) -> Result<Vec<Sample>, DataErr
             .iter()
             .find(|t| schema.id(&t.predicate).is_none())
         {
-            return Err(DataError::UnknownPredicate {
+            return Err(Error::Line {
                 path: path.to_path_buf(),
                 line: *line,
-                predicate: t.predicate.clone(),
+                message: format!("predicate `{}` is not in the schema", t.predicate),
             });
         }
     }

@@ -3,7 +3,8 @@
 use nlp_core::decode::half_pointer;
 
 use super::data::{Schema, Triple};
-use super::units::{UnitTriple, Units};
+use super::unit_triples::UnitTriple;
+use crate::units::Units;
 
 /// Thresholds on start and end probabilities.
 #[derive(Debug, Clone, Copy, PartialEq)]

@@ -196,7 +196,7 @@ impl TripleModel for DgcnnTriples {
     fn encode(&self, ids: Tensor<2, Int>) -> DgcnnState {
         let [b, len] = ids.dims();
         let device = ids.device();
-        let padding = mask::padding_from_ids(ids.clone(), crate::ner::vocab::PAD);
+        let padding = mask::padding_from_ids(ids.clone(), crate::units::PAD);
         let positions = Tensor::<1, Int>::arange(0..len as i64, &device)
             .clamp_max(self.max_positions as i64 - 1)
             .reshape([1, len])

@@ -5,7 +5,7 @@
 //! end uniformly among the distinct subject ends at or after that start. The pair need not be a
 //! real subject; its object labels are then all zero.
 
-use super::units::UnitTriple;
+use super::unit_triples::UnitTriple;
 
 fn distinct_sorted(mut v: Vec<usize>) -> Vec<usize> {
     v.sort_unstable();

@@ -4,15 +4,16 @@
 use std::marker::PhantomData;
 
 use burn::tensor::{Distribution, Int, Tensor, TensorData};
-use nlp_core::padding::{PadOptions, pad_sequences};
 
 use super::data::{Sample, Schema, Triple, locate};
 use super::decoding::{decode_objects, decode_subjects, to_text};
 use super::metric::TripleMetrics;
 use super::model::{TripleModel, bce, masked_mean};
 use super::sampling::{object_labels, sample_subject, subject_labels};
-use super::units::{TripleExample, UnitEncoder, UnitTriple, Units, to_units};
-use crate::train::{Evaluation, TrainError, TrainTask};
+use super::unit_triples::{TripleExample, UnitTriple, to_units};
+use crate::error::Result;
+use crate::train::{Evaluation, TrainTask};
+use crate::units::{UnitEncoder, Units, ids_tensor};
 
 /// What building examples left out.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -61,11 +62,6 @@ pub fn build_examples(
         });
     }
     (out, report)
-}
-
-fn ids_tensor(seqs: &[&[i64]], device: &burn::tensor::Device) -> Tensor<2, Int> {
-    let (values, shape) = pad_sequences(seqs, PadOptions::default());
-    Tensor::from_data(TensorData::new(values, shape), device)
 }
 
 /// Loss of a batch: masked BCE of the subject pointers plus that of the object pointers of one
@@ -253,7 +249,7 @@ impl<M: TripleModel> TrainTask for TriplesTask<'_, M> {
         batch_loss(model, batch, &uniforms)
     }
 
-    fn evaluate(&self, model: &M) -> Result<Evaluation, TrainError> {
+    fn evaluate(&self, model: &M) -> Result<Evaluation> {
         let m = evaluate_samples(model, self.encoder, self.schema, self.dev).counts();
         Ok(Evaluation {
             score: m.f1(),

@@ -5,36 +5,34 @@ use std::path::PathBuf;
 use burn::tensor::Device;
 use nlp_core::decode::Span;
 use nlp_models::bert::BertConfig;
-use nlp_models::tokenizer::{BertTokenizer, Encoding};
+use nlp_models::tokenizer::BertTokenizer;
 use nlp_optim::{Adam, RuleExt};
 use nlp_tasks::ner::{
-    BertCrfConfig, BertNerTask, bert_predict_spans, bert_training_examples, bio_tag_names, load,
-    tag_ids, token_spans_to_chars, token_tags,
+    BertCrfConfig, NerTask, bio_tag_names, load, predict_spans, tag_ids, training_examples,
+    unit_spans_to_chars, unit_tags,
 };
 use nlp_tasks::train::{TrainConfig, fit};
+use nlp_tasks::units::{UnitEncoder, Units};
 
 use crate::RNG;
 
 /// "王小明在beijing工作": [CLS] 王 小 明 在 bei ##jing 工 作 [SEP].
-fn encoding() -> Encoding {
+/// (Special tokens cover no characters.)
+fn units() -> Units {
     let offsets = vec![
-        (0, 0),
-        (0, 1),
-        (1, 2),
-        (2, 3),
-        (3, 4),
-        (4, 7),
-        (7, 11),
-        (11, 12),
-        (12, 13),
-        (0, 0),
+        0..0,
+        0..1,
+        1..2,
+        2..3,
+        3..4,
+        4..7,
+        7..11,
+        11..12,
+        12..13,
+        0..0,
     ];
-    let n = offsets.len();
-    Encoding {
-        ids: (0..n as u32).collect(),
-        type_ids: vec![0; n],
-        tokens: vec![String::new(); n],
-        special: (0..n).map(|i| i == 0 || i == n - 1).collect(),
+    Units {
+        ids: (0..offsets.len() as i64).collect(),
         offsets,
     }
 }
@@ -47,7 +45,7 @@ fn tags(spec: &[(&str, usize)]) -> Vec<String> {
 
 #[test]
 fn word_piece_tags_come_from_first_characters() {
-    let e = encoding();
+    let e = units();
     // 王小明 person, beijing place.
     let chars = tags(&[
         ("B-PER", 1),
@@ -57,7 +55,7 @@ fn word_piece_tags_come_from_first_characters() {
         ("I-LOC", 6),
         ("O", 2),
     ]);
-    let (t, lost) = token_tags(&e, &chars);
+    let (t, lost) = unit_tags(&e, &chars);
     assert_eq!(
         t,
         [
@@ -68,19 +66,19 @@ fn word_piece_tags_come_from_first_characters() {
     // A place starting at char 8, inside the piece "##jing" (chars 7..11), cannot be
     // represented and is counted; its continuation on "工作" starts a new entity (valid BIO).
     let chars = tags(&[("O", 4), ("O", 4), ("B-LOC", 1), ("I-LOC", 2), ("I-LOC", 2)]);
-    let (t, lost) = token_tags(&e, &chars);
+    let (t, lost) = unit_tags(&e, &chars);
     assert_eq!(lost, 1);
     assert_eq!(&t[5..9], ["O", "O", "B-LOC", "I-LOC"]);
 }
 
 #[test]
 fn word_piece_spans_map_back_to_characters() {
-    let e = encoding();
+    let e = units();
     let names = [
         "O", "B-PER", "I-PER", "I-PER", "O", "B-LOC", "I-LOC", "B-ORG", "O", "O",
     ];
     assert_eq!(
-        token_spans_to_chars(&e, &names),
+        unit_spans_to_chars(&e, &names),
         vec![
             Span::new("PER", 0, 3),
             Span::new("LOC", 4, 11),
@@ -110,8 +108,12 @@ fn tiny_bert_crf_run_lowers_the_loss_and_predicts_valid_spans() {
     let tokenizer = BertTokenizer::from_vocab(dir.join("vocab.txt"), true).unwrap();
 
     let tag_names = bio_tag_names();
-    let (examples, _) =
-        bert_training_examples(&corpus.train, &tokenizer, &tag_ids(&tag_names), 48).unwrap();
+    let encoder = UnitEncoder::Bert {
+        tokenizer: Box::new(tokenizer),
+        max_len: 48,
+        extra: Default::default(),
+    };
+    let (examples, _) = training_examples(&corpus.train, &encoder, &tag_ids(&tag_names)).unwrap();
     assert!(examples.iter().all(|e| e.ids.len() <= 48
         && e.ids.len() == e.tags.len()
         && e.tags[0] == 0
@@ -124,12 +126,7 @@ fn tiny_bert_crf_run_lowers_the_loss_and_predicts_valid_spans() {
     let model = BertCrfConfig::new(bert, tag_names.clone())
         .with_crf_lr_multiplier(10.0)
         .init(&device);
-    let task = BertNerTask {
-        tokenizer: &tokenizer,
-        tag_names: &tag_names,
-        dev: &corpus.dev[..5],
-        max_len: 48,
-    };
+    let task = NerTask::new(&encoder, &tag_names, &corpus.dev[..5]);
     let mut optim = Adam::new().init().unwrap();
     let mut config = TrainConfig::new(dir.join("run"));
     config.epochs = 100;
@@ -148,7 +145,12 @@ fn tiny_bert_crf_run_lowers_the_loss_and_predicts_valid_spans() {
     );
 
     let texts: Vec<&str> = corpus.test.iter().map(|s| s.text.as_str()).collect();
-    let spans = bert_predict_spans(&outcome.model, &tokenizer, &tag_names, &texts, 20, 8).unwrap();
+    let short = UnitEncoder::Bert {
+        tokenizer: Box::new(BertTokenizer::from_vocab(dir.join("vocab.txt"), true).unwrap()),
+        max_len: 20,
+        extra: Default::default(),
+    };
+    let spans = predict_spans(&outcome.model, &short, &tag_names, &texts, 8).unwrap();
     for (text, spans) in texts.iter().zip(&spans) {
         let n = text.chars().count();
         assert!(spans.iter().all(|s| s.start < s.end && s.end <= n));

@@ -12,10 +12,9 @@ use std::time::{Duration, Instant};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use nlp_optim::{Adam, RuleExt};
-use nlp_tasks::ner::{
-    CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, load, tag_ids, training_examples,
-};
+use nlp_tasks::ner::{DgcnnCrfConfig, NerTask, bio_tag_names, load, tag_ids, training_examples};
 use nlp_tasks::train::{Checkpoint, TrainConfig, fit};
+use nlp_tasks::units::{CharVocab, UnitEncoder};
 use rand::{Rng, SeedableRng};
 
 const STEPS: usize = 100;
@@ -53,12 +52,12 @@ fn kill_child_trains() {
         .with_d_model(32)
         .with_dilations(vec![1, 2])
         .init(&device);
-    let examples = training_examples(&corpus.train, &vocab, &tag_ids(&tags), 48);
-    let task = DgcnnNerTask {
-        vocab: &vocab,
-        tag_names: &tags,
-        dev: &corpus.dev[..4],
+    let encoder = UnitEncoder::Chars {
+        vocab: vocab.clone(),
+        max_len: 48,
     };
+    let (examples, _) = training_examples(&corpus.train, &encoder, &tag_ids(&tags)).unwrap();
+    let task = NerTask::new(&encoder, &tags, &corpus.dev[..4]);
     let mut optim = Adam::new().ema(0.9).init().unwrap();
     let mut config = TrainConfig::new(&out);
     config.epochs = 100;

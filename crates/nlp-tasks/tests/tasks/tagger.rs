@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::{Device, Tensor};
 use nlp_core::decode::Span;
+use nlp_tasks::Error;
 use nlp_tasks::ner::{
-    CharVocab, DgcnnCrfConfig, DgcnnTagger, NerError, bio_tag_names, evaluate_sentences, load,
-    words_with_entities,
+    DgcnnCrfConfig, DgcnnTagger, bio_tag_names, evaluate_sentences, load, words_with_entities,
 };
+use nlp_tasks::units::CharVocab;
 
 use crate::RNG;
 
@@ -104,7 +105,7 @@ fn loading_names_the_file_that_does_not_fit() {
     config["d_model"] = 24.into();
     std::fs::write(dir.join("model.json"), config.to_string()).unwrap();
     let err = DgcnnTagger::load(&dir, &device).err().unwrap();
-    assert!(matches!(err, NerError::Model { .. }), "{err}");
+    assert!(matches!(err, Error::Invalid { .. }), "{err}");
     assert!(err.to_string().contains("model.safetensors"), "{err}");
 
     // Truncated weights, and no weights at all.
@@ -164,10 +165,11 @@ fn bundled_tagger_scores_on_the_peoples_daily_test_split() {
     let tagger = DgcnnTagger::load(&root.join("models/ner-dgcnn"), &device).unwrap();
     let m = evaluate_sentences(
         tagger.model(),
-        tagger.vocab(),
+        tagger.encoder(),
         &tagger.config().tags,
         &corpus.test,
     )
+    .unwrap()
     .overall();
     eprintln!(
         "bundled tagger on {} test sentences: f1={:.4} precision={:.4} recall={:.4}",

@@ -4,10 +4,9 @@ use burn::module::{Module, ModuleVisitor, Param};
 use burn::tensor::Device;
 use burn::tensor::Tensor;
 use nlp_optim::{Adam, RuleExt};
-use nlp_tasks::ner::{
-    CharVocab, DgcnnCrfConfig, DgcnnNerTask, bio_tag_names, load, tag_ids, training_examples,
-};
+use nlp_tasks::ner::{DgcnnCrfConfig, NerTask, bio_tag_names, load, tag_ids, training_examples};
 use nlp_tasks::train::{Checkpoint, TrainConfig, fit};
+use nlp_tasks::units::{CharVocab, UnitEncoder};
 
 use crate::RNG;
 
@@ -62,12 +61,12 @@ fn run(
         .with_d_model(16)
         .with_dilations(vec![1, 2])
         .init(&device);
-    let examples = training_examples(&s.corpus.train, &s.vocab, &tag_ids(&s.tags), 48);
-    let task = DgcnnNerTask {
-        vocab: &s.vocab,
-        tag_names: &s.tags,
-        dev: &s.corpus.dev[..5],
+    let encoder = UnitEncoder::Chars {
+        vocab: s.vocab.clone(),
+        max_len: 48,
     };
+    let (examples, _) = training_examples(&s.corpus.train, &encoder, &tag_ids(&s.tags)).unwrap();
+    let task = NerTask::new(&encoder, &s.tags, &s.corpus.dev[..5]);
     let mut optim = Adam::new().ema(0.9).init().unwrap();
     let mut config = TrainConfig::new(out);
     config.epochs = 100;
@@ -127,7 +126,12 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
 fn long_sentences_are_cut_into_valid_pieces() {
     let s = setup();
     let ids = tag_ids(&s.tags);
-    let examples = training_examples(&s.corpus.train, &s.vocab, &ids, 20);
+    let encoder = UnitEncoder::Chars {
+        vocab: s.vocab.clone(),
+        max_len: 20,
+    };
+    let (examples, lost) = training_examples(&s.corpus.train, &encoder, &ids).unwrap();
+    assert_eq!(lost, 0, "characters cannot split an entity");
     assert!(
         examples
             .iter()

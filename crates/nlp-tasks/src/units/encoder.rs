@@ -1,4 +1,4 @@
-//! Units the models read: characters (DGCNN) or WordPiece tokens (BERT), each with its
+//! A text as model units: characters (DGCNN) or WordPiece tokens (BERT), each with its
 //! character range in the text, so that spans found on units map back to text.
 
 use std::collections::{BTreeMap, HashMap};
@@ -6,8 +6,7 @@ use std::ops::Range;
 
 use nlp_models::tokenizer::BertTokenizer;
 
-use super::data::{CharTriple, Located};
-use crate::ner::CharVocab;
+use super::vocab::CharVocab;
 
 /// A text as model units.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -72,8 +71,17 @@ pub enum UnitEncoder {
 }
 
 impl UnitEncoder {
-    /// Encode `text`.
-    pub fn encode(&self, text: &str) -> Result<Units, String> {
+    /// Longest piece of text, in characters, that one sequence holds whole (BERT keeps two
+    /// places for `[CLS]` and `[SEP]`): tasks cut longer texts into pieces of this length.
+    pub fn max_chars(&self) -> usize {
+        match self {
+            Self::Chars { max_len, .. } => *max_len,
+            Self::Bert { max_len, .. } => max_len.saturating_sub(2),
+        }
+    }
+
+    /// Encode `text` (an error only when the tokenizer fails).
+    pub fn encode(&self, text: &str) -> Result<Units, nlp_models::Error> {
         match self {
             Self::Chars { vocab, max_len } => {
                 let ids: Vec<i64> = vocab.encode(text).into_iter().take(*max_len).collect();
@@ -85,9 +93,7 @@ impl UnitEncoder {
                 max_len,
                 extra,
             } => {
-                let enc = tokenizer
-                    .encode(text, None, Some(*max_len))
-                    .map_err(|e| e.to_string())?;
+                let enc = tokenizer.encode(text, None, Some(*max_len))?;
                 let unk = tokenizer.token_to_id("[UNK]").map(i64::from);
                 let chars: Vec<char> = text.chars().collect();
                 let id_of = |(&id, &(a, b)): (&u32, &(usize, usize))| {
@@ -114,49 +120,6 @@ impl UnitEncoder {
             }
         }
     }
-}
-
-/// A triple on units: inclusive `(first, last)` unit spans and the predicate id.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct UnitTriple {
-    /// Subject units.
-    pub subject: (usize, usize),
-    /// Predicate id.
-    pub predicate: usize,
-    /// Object units.
-    pub object: (usize, usize),
-}
-
-/// One training example: unit ids and the located triples on units.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct TripleExample {
-    /// Unit ids.
-    pub ids: Vec<i64>,
-    /// Triples (unique).
-    pub triples: Vec<UnitTriple>,
-}
-
-/// Map located character triples onto units; triples not aligned to unit boundaries (or cut off
-/// by truncation) are returned as the second value.
-pub fn to_units(units: &Units, located: &Located) -> (Vec<UnitTriple>, Vec<CharTriple>) {
-    let mut kept = Vec::new();
-    let mut lost = Vec::new();
-    for t in &located.triples {
-        match (units.unit_span(&t.subject), units.unit_span(&t.object)) {
-            (Some(subject), Some(object)) => {
-                let u = UnitTriple {
-                    subject,
-                    predicate: t.predicate,
-                    object,
-                };
-                if !kept.contains(&u) {
-                    kept.push(u);
-                }
-            }
-            _ => lost.push(t.clone()),
-        }
-    }
-    (kept, lost)
 }
 
 /// Give the most frequent characters of `texts` that `tokenizer` turns into `[UNK]` the ids of

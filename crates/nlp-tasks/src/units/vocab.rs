@@ -1,10 +1,8 @@
-//! Character vocabulary and tag set of the NER models.
+//! Character vocabulary of the character-level models (the DGCNN taggers and extractors).
 
 use std::collections::HashMap;
 
 use serde::{Deserialize, Serialize};
-
-use super::peoples_daily::LABELS;
 
 /// Id of padding.
 pub const PAD: i64 = 0;
@@ -72,23 +70,4 @@ impl CharVocab {
             .map(|c| self.index.get(&c).copied().unwrap_or(UNK))
             .collect()
     }
-}
-
-/// The BIO tags over [`LABELS`]: `O`, then `B-X`, `I-X` for each label.
-pub fn bio_tag_names() -> Vec<String> {
-    let mut tags = vec!["O".to_string()];
-    for label in LABELS {
-        tags.push(format!("B-{label}"));
-        tags.push(format!("I-{label}"));
-    }
-    tags
-}
-
-/// Tag name → id for [`bio_tag_names`].
-pub fn tag_ids(names: &[String]) -> HashMap<String, i64> {
-    names
-        .iter()
-        .enumerate()
-        .map(|(i, t)| (t.clone(), i as i64))
-        .collect()
 }
