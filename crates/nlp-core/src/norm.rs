@@ -1,6 +1,6 @@
 //! LayerNorm with configurable epsilon (BERT: 1e-12) and Conditional Layer Normalization.
 //!
-//! The plain LayerNorm is Burn's own ([`LayerNormConfig::new(d).with_epsilon(1e-12)`]); the
+//! The plain LayerNorm is Burn's own (`LayerNormConfig::new(d).with_epsilon(1e-12)`); the
 //! conditional form (bert4keras' `LayerNormalization(conditional=True)`) lets a condition vector
 //! `c` shift the scale and offset: `γ = γ₀ + W_γ·c`, `β = β₀ + W_β·c`. `W_γ`, `W_β` start at zero
 //! and have no bias, so a fresh layer is exactly a plain LayerNorm.

@@ -4,7 +4,7 @@ use burn::optim::{StateSink, StateSource};
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::state::{keep_old, load_count, load_tensor, nested, save_count, save_tensor};
-use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// Sums gradients over k calls and, on every k-th, hands their mean to the inner rule.
 /// In between the parameters are untouched and the inner state (moments, step counters,
@@ -12,14 +12,13 @@ use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
 ///
 /// Built with [`RuleExt::gradient_accumulation`](crate::RuleExt::gradient_accumulation).
 #[derive(Clone, Debug)]
-pub struct GradientAccumulation<R> {
-    inner: R,
+pub struct GradientAccumulation {
     steps: u64,
 }
 
-impl<R> GradientAccumulation<R> {
-    pub(crate) fn new(inner: R, steps: u64) -> Self {
-        Self { inner, steps }
+impl GradientAccumulation {
+    pub(crate) fn new(steps: u64) -> Self {
+        Self { steps }
     }
 }
 
@@ -75,32 +74,12 @@ impl<const D: usize, S: ParamState<D>> ParamState<D> for AccumulationState<S, D>
     }
 }
 
-impl<R: UpdateRule> UpdateRule for GradientAccumulation<R> {
-    type State<const D: usize> = AccumulationState<R::State<D>, D>;
+impl Extension for GradientAccumulation {
+    const NAME: &'static str = "gradient_accumulation";
+    type State<S: ParamState<D>, const D: usize> = AccumulationState<S, D>;
 
-    fn step<const D: usize>(
-        &self,
-        param: ParamInfo<'_>,
-        lr: f64,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Update<D>, Self::State<D>) {
-        let (inner, sum, count) = match state {
-            Some(s) => (s.inner, s.sum + grad, s.count + 1),
-            None => (None, grad, 1),
-        };
-        if count % self.steps != 0 {
-            return (Update::Unchanged, AccumulationState { inner, sum, count });
-        }
-        let mean = sum.clone().div_scalar(self.steps as f64);
-        let (update, inner) = self.inner.step(param, lr, tensor, mean, inner);
-        let state = AccumulationState {
-            inner: Some(inner),
-            sum: sum.zeros_like(),
-            count,
-        };
-        (update, state)
+    fn settings(&self) -> Option<String> {
+        Some(self.steps.to_string())
     }
 
     fn validate(&self) -> Result<(), OptimError> {
@@ -112,22 +91,43 @@ impl<R: UpdateRule> UpdateRule for GradientAccumulation<R> {
                 reason: "must be ≥ 1",
             });
         }
-        self.inner.validate()
+        Ok(())
     }
 
-    fn describe(&self) -> String {
-        format!(
-            "gradient_accumulation({}, {})",
-            self.steps,
-            self.inner.describe()
-        )
+    fn inner_state<S: ParamState<D>, const D: usize>(
+        state: &AccumulationState<S, D>,
+    ) -> Option<&S> {
+        state.inner.as_ref()
     }
 
-    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
-        self.inner.averaged_weights(state.inner.as_ref()?)
-    }
-
-    fn keeps_average(&self) -> bool {
-        self.inner.keeps_average()
+    fn step<R: UpdateRule, const D: usize>(
+        &self,
+        inner: &R,
+        param: ParamInfo<'_>,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<AccumulationState<R::State<D>, D>>,
+    ) -> (Update<D>, AccumulationState<R::State<D>, D>) {
+        let (inner_state, sum, count) = match state {
+            Some(s) => (s.inner, s.sum + grad, s.count + 1),
+            None => (None, grad, 1),
+        };
+        if count % self.steps != 0 {
+            let state = AccumulationState {
+                inner: inner_state,
+                sum,
+                count,
+            };
+            return (Update::Unchanged, state);
+        }
+        let mean = sum.clone().div_scalar(self.steps as f64);
+        let (update, inner_state) = inner.step(param, lr, tensor, mean, inner_state);
+        let state = AccumulationState {
+            inner: Some(inner_state),
+            sum: sum.zeros_like(),
+            count,
+        };
+        (update, state)
     }
 }

@@ -5,7 +5,7 @@ use burn::tensor::{Bool, Device, Tensor};
 
 use crate::rule::check_range;
 use crate::state::{keep_old, load_count, load_tensor, nested, save_count, save_tensor};
-use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// Keeps a = m·a + (1−m)·θ after every update (a starts at 0) and offers the bias-corrected
 /// average a/(1−mᵗ) for evaluation through
@@ -15,14 +15,13 @@ use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
 ///
 /// Built with [`RuleExt::ema`](crate::RuleExt::ema).
 #[derive(Clone, Debug)]
-pub struct Ema<R> {
-    inner: R,
+pub struct Ema {
     momentum: f64,
 }
 
-impl<R> Ema<R> {
-    pub(crate) fn new(inner: R, momentum: f64) -> Self {
-        Self { inner, momentum }
+impl Ema {
+    pub(crate) fn new(momentum: f64) -> Self {
+        Self { momentum }
     }
 }
 
@@ -61,33 +60,13 @@ impl<const D: usize, S: ParamState<D>> ParamState<D> for EmaState<S, D> {
     }
 }
 
-impl<R: UpdateRule> UpdateRule for Ema<R> {
-    type State<const D: usize> = EmaState<R::State<D>, D>;
+impl Extension for Ema {
+    const NAME: &'static str = "ema";
+    const KEEPS_AVERAGE: bool = true;
+    type State<S: ParamState<D>, const D: usize> = EmaState<S, D>;
 
-    fn step<const D: usize>(
-        &self,
-        param: ParamInfo<'_>,
-        lr: f64,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Update<D>, Self::State<D>) {
-        let (inner, average, time) = match state {
-            Some(s) => (Some(s.inner), Some(s.average), s.time),
-            None => (None, None, 0),
-        };
-        let (update, inner) = self.inner.step(param, lr, tensor.clone(), grad, inner);
-        let weights = update.clone().apply(tensor).mul_scalar(1.0 - self.momentum);
-        let average = match average {
-            Some(average) => average.mul_scalar(self.momentum) + weights,
-            None => weights,
-        };
-        let state = EmaState {
-            inner,
-            average,
-            time: time + 1,
-        };
-        (update, state)
+    fn settings(&self) -> Option<String> {
+        Some(self.momentum.to_string())
     }
 
     fn validate(&self) -> Result<(), OptimError> {
@@ -99,21 +78,48 @@ impl<R: UpdateRule> UpdateRule for Ema<R> {
             1.0,
             true,
             "must be in [0, 1)",
-        )?;
-        self.inner.validate()
+        )
     }
 
-    fn describe(&self) -> String {
-        format!("ema({}, {})", self.momentum, self.inner.describe())
+    fn inner_state<S: ParamState<D>, const D: usize>(state: &EmaState<S, D>) -> Option<&S> {
+        Some(&state.inner)
     }
 
-    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
+    fn step<R: UpdateRule, const D: usize>(
+        &self,
+        inner: &R,
+        param: ParamInfo<'_>,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<EmaState<R::State<D>, D>>,
+    ) -> (Update<D>, EmaState<R::State<D>, D>) {
+        let (inner_state, average, time) = match state {
+            Some(s) => (Some(s.inner), Some(s.average), s.time),
+            None => (None, None, 0),
+        };
+        let (update, inner_state) = inner.step(param, lr, tensor.clone(), grad, inner_state);
+        let weights = update.clone().apply(tensor).mul_scalar(1.0 - self.momentum);
+        let average = match average {
+            Some(average) => average.mul_scalar(self.momentum) + weights,
+            None => weights,
+        };
+        let state = EmaState {
+            inner: inner_state,
+            average,
+            time: time + 1,
+        };
+        (update, state)
+    }
+
+    /// The bias-corrected average a/(1−mᵗ).
+    fn averaged_weights<R: UpdateRule, const D: usize>(
+        &self,
+        _inner: &R,
+        state: &EmaState<R::State<D>, D>,
+    ) -> Option<Tensor<D>> {
         let time = i32::try_from(state.time).unwrap_or(i32::MAX);
         let correction = 1.0 - self.momentum.powi(time);
         Some(state.average.clone().div_scalar(correction))
-    }
-
-    fn keeps_average(&self) -> bool {
-        true
     }
 }

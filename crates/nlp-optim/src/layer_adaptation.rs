@@ -2,47 +2,55 @@
 
 use burn::tensor::Tensor;
 
-use crate::{NamePatterns, OptimError, ParamInfo, Update, UpdateRule};
+use crate::{
+    Extended, Extension, NamePatterns, OptimError, ParamInfo, ParamState, Update, UpdateRule,
+};
 
 /// Rescales the inner rule's step per weight tensor by ‖θ‖/‖step/γ‖, so every tensor moves
 /// by about γ of its own norm (ratio 1 when either norm is 0, or when γ is 0). Over
-/// `Adam::new().weight_decay(λ)` this is LAMB. Parameters whose path matches an
-/// [`exclude`](Self::exclude) pattern take the inner step unchanged.
+/// `Adam::new().weight_decay(λ)` this is LAMB. Parameters whose path matches an `exclude`
+/// pattern take the inner step unchanged.
 ///
 /// Built with [`RuleExt::layer_adaptation`](crate::RuleExt::layer_adaptation).
-#[derive(Clone, Debug)]
-pub struct LayerAdaptation<R> {
-    inner: R,
+#[derive(Clone, Debug, Default)]
+pub struct LayerAdaptation {
     exclude: NamePatterns,
 }
 
-impl<R> LayerAdaptation<R> {
-    pub(crate) fn new(inner: R) -> Self {
-        Self {
-            inner,
-            exclude: NamePatterns::default(),
-        }
-    }
-
+impl<R> Extended<R, LayerAdaptation> {
     /// Do not adapt parameters whose path matches any of these regular expressions.
     pub fn exclude<S: AsRef<str>>(mut self, patterns: &[S]) -> Self {
-        self.exclude = NamePatterns::new(patterns);
+        self.extension.exclude = NamePatterns::new(patterns);
         self
     }
 }
 
-impl<R: UpdateRule> UpdateRule for LayerAdaptation<R> {
-    type State<const D: usize> = R::State<D>;
+impl Extension for LayerAdaptation {
+    const NAME: &'static str = "layer_adaptation";
+    type State<S: ParamState<D>, const D: usize> = S;
 
-    fn step<const D: usize>(
+    fn settings(&self) -> Option<String> {
+        None
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        self.exclude.validate()
+    }
+
+    fn inner_state<S: ParamState<D>, const D: usize>(state: &S) -> Option<&S> {
+        Some(state)
+    }
+
+    fn step<R: UpdateRule, const D: usize>(
         &self,
+        inner: &R,
         param: ParamInfo<'_>,
         lr: f64,
         tensor: Tensor<D>,
         grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Update<D>, Self::State<D>) {
-        let (update, state) = self.inner.step(param, lr, tensor.clone(), grad, state);
+        state: Option<R::State<D>>,
+    ) -> (Update<D>, R::State<D>) {
+        let (update, state) = inner.step(param, lr, tensor.clone(), grad, state);
         if lr <= 0.0 || self.exclude.matches(param.path) {
             return (update, state);
         }
@@ -56,22 +64,5 @@ impl<R: UpdateRule> UpdateRule for LayerAdaptation<R> {
         let ratio = weight_norm.mul_scalar(lr) / step_norm;
         let scale = ratio.ones_like().mask_where(both_positive, ratio);
         (Update::Delta(delta * scale.unsqueeze::<D>()), state)
-    }
-
-    fn validate(&self) -> Result<(), OptimError> {
-        self.exclude.validate()?;
-        self.inner.validate()
-    }
-
-    fn describe(&self) -> String {
-        format!("layer_adaptation({})", self.inner.describe())
-    }
-
-    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
-        self.inner.averaged_weights(state)
-    }
-
-    fn keeps_average(&self) -> bool {
-        self.inner.keeps_average()
     }
 }

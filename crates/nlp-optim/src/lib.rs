@@ -29,8 +29,10 @@
 //! * Base rules: [`Sgd`] (momentum, Nesterov; Burn's own `Sgd`), [`RmsProp`] (ε inside or
 //!   outside the root), [`Adam`] (optional bias correction), or any Burn optimizer through
 //!   [`BurnOptimizer`].
-//! * Wrappers ([`RuleExt`]): [`WeightDecay`], [`LayerAdaptation`], [`PiecewiseLinearLr`],
-//!   [`GradientAccumulation`], [`Lookahead`], [`Lazy`], [`Ema`], [`LrMultipliers`].
+//! * Wrappers ([`RuleExt`]): one shape, [`Extended`], around an inner rule, filled by each
+//!   derived optimizer's [`Extension`] (only its difference): [`WeightDecay`],
+//!   [`LayerAdaptation`], [`PiecewiseLinearLr`], [`GradientAccumulation`], [`Lookahead`],
+//!   [`Lazy`], [`Ema`], [`LrMultipliers`].
 //! * [`ModelOptimizer`] applies a chain to every parameter of a Burn module, swaps EMA weights
 //!   in and out, and saves/loads all states so a resumed run continues bit for bit.
 
@@ -40,6 +42,7 @@ mod burn_adapter;
 mod ema;
 mod error;
 mod ext;
+mod extended;
 mod layer_adaptation;
 mod lazy;
 mod lookahead;
@@ -59,6 +62,7 @@ pub use burn_adapter::{BurnOptimizer, BurnState};
 pub use ema::{Ema, EmaState};
 pub use error::OptimError;
 pub use ext::RuleExt;
+pub use extended::{Extended, Extension};
 pub use layer_adaptation::LayerAdaptation;
 pub use lazy::Lazy;
 pub use lookahead::{Lookahead, LookaheadState};

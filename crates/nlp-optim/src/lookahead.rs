@@ -5,7 +5,7 @@ use burn::tensor::{Bool, Device, Tensor};
 
 use crate::rule::check_range;
 use crate::state::{keep_old, load_count, load_tensor, nested, save_count, save_tensor};
-use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// Lookahead (k, α): every k inner steps, slow ← slow + α(θ − slow) and θ ← slow.
 ///
@@ -14,19 +14,14 @@ use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
 ///
 /// Built with [`RuleExt::lookahead`](crate::RuleExt::lookahead).
 #[derive(Clone, Debug)]
-pub struct Lookahead<R> {
-    inner: R,
+pub struct Lookahead {
     steps: u64,
     alpha: f64,
 }
 
-impl<R> Lookahead<R> {
-    pub(crate) fn new(inner: R, steps: u64, alpha: f64) -> Self {
-        Self {
-            inner,
-            steps,
-            alpha,
-        }
+impl Lookahead {
+    pub(crate) fn new(steps: u64, alpha: f64) -> Self {
+        Self { steps, alpha }
     }
 }
 
@@ -65,34 +60,12 @@ impl<const D: usize, S: ParamState<D>> ParamState<D> for LookaheadState<S, D> {
     }
 }
 
-impl<R: UpdateRule> UpdateRule for Lookahead<R> {
-    type State<const D: usize> = LookaheadState<R::State<D>, D>;
+impl Extension for Lookahead {
+    const NAME: &'static str = "lookahead";
+    type State<S: ParamState<D>, const D: usize> = LookaheadState<S, D>;
 
-    fn step<const D: usize>(
-        &self,
-        param: ParamInfo<'_>,
-        lr: f64,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Update<D>, Self::State<D>) {
-        let (inner, slow, count) = match state {
-            Some(s) => (Some(s.inner), s.slow, s.count),
-            None => (None, tensor.clone(), 0),
-        };
-        let (update, inner) = self.inner.step(param, lr, tensor.clone(), grad, inner);
-        let count = count + 1;
-        if count % self.steps != 0 {
-            return (update, LookaheadState { inner, slow, count });
-        }
-        let fast = update.apply(tensor);
-        let slow = slow.clone() + (fast - slow).mul_scalar(self.alpha);
-        let state = LookaheadState {
-            inner,
-            slow: slow.clone(),
-            count,
-        };
-        (Update::Value(slow), state)
+    fn settings(&self) -> Option<String> {
+        Some(format!("k={}, α={}", self.steps, self.alpha))
     }
 
     fn validate(&self) -> Result<(), OptimError> {
@@ -112,24 +85,43 @@ impl<R: UpdateRule> UpdateRule for Lookahead<R> {
             1.0,
             false,
             "must be in [0, 1]",
-        )?;
-        self.inner.validate()
-    }
-
-    fn describe(&self) -> String {
-        format!(
-            "lookahead(k={}, α={}, {})",
-            self.steps,
-            self.alpha,
-            self.inner.describe()
         )
     }
 
-    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
-        self.inner.averaged_weights(&state.inner)
+    fn inner_state<S: ParamState<D>, const D: usize>(state: &LookaheadState<S, D>) -> Option<&S> {
+        Some(&state.inner)
     }
 
-    fn keeps_average(&self) -> bool {
-        self.inner.keeps_average()
+    fn step<R: UpdateRule, const D: usize>(
+        &self,
+        inner: &R,
+        param: ParamInfo<'_>,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<LookaheadState<R::State<D>, D>>,
+    ) -> (Update<D>, LookaheadState<R::State<D>, D>) {
+        let (inner_state, slow, count) = match state {
+            Some(s) => (Some(s.inner), s.slow, s.count),
+            None => (None, tensor.clone(), 0),
+        };
+        let (update, inner_state) = inner.step(param, lr, tensor.clone(), grad, inner_state);
+        let count = count + 1;
+        if count % self.steps != 0 {
+            let state = LookaheadState {
+                inner: inner_state,
+                slow,
+                count,
+            };
+            return (update, state);
+        }
+        let fast = update.apply(tensor);
+        let slow = slow.clone() + (fast - slow).mul_scalar(self.alpha);
+        let state = LookaheadState {
+            inner: inner_state,
+            slow: slow.clone(),
+            count,
+        };
+        (Update::Value(slow), state)
     }
 }

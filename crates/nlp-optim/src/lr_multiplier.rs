@@ -2,24 +2,24 @@
 
 use burn::tensor::Tensor;
 
-use crate::{NamePatterns, OptimError, ParamInfo, Update, UpdateRule};
+use crate::{
+    Extended, Extension, NamePatterns, OptimError, ParamInfo, ParamState, Update, UpdateRule,
+};
 
 /// Multiplies the learning rate of parameters whose path matches a pattern (first matching
 /// pattern wins; others keep ×1). bert4keras trains CRF transitions with a 100× rate this way.
 ///
 /// Built with [`RuleExt::lr_multipliers`](crate::RuleExt::lr_multipliers).
 #[derive(Clone, Debug)]
-pub struct LrMultipliers<R> {
-    inner: R,
+pub struct LrMultipliers {
     patterns: NamePatterns,
     multipliers: Vec<f64>,
 }
 
-impl<R> LrMultipliers<R> {
-    pub(crate) fn new<S: AsRef<str>>(inner: R, rules: &[(S, f64)]) -> Self {
+impl LrMultipliers {
+    pub(crate) fn new<S: AsRef<str>>(rules: &[(S, f64)]) -> Self {
         let names: Vec<&str> = rules.iter().map(|(p, _)| p.as_ref()).collect();
         Self {
-            inner,
             patterns: NamePatterns::new(&names),
             multipliers: rules.iter().map(|(_, m)| *m).collect(),
         }
@@ -33,19 +33,26 @@ impl<R> LrMultipliers<R> {
     }
 }
 
-impl<R: UpdateRule> UpdateRule for LrMultipliers<R> {
-    type State<const D: usize> = R::State<D>;
+impl<R> Extended<R, LrMultipliers> {
+    /// The multiplier applied to the parameter at `path`.
+    pub fn multiplier(&self, path: &str) -> f64 {
+        self.extension.multiplier(path)
+    }
+}
 
-    fn step<const D: usize>(
-        &self,
-        param: ParamInfo<'_>,
-        lr: f64,
-        tensor: Tensor<D>,
-        grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Update<D>, Self::State<D>) {
-        let lr = lr * self.multiplier(param.path);
-        self.inner.step(param, lr, tensor, grad, state)
+impl Extension for LrMultipliers {
+    const NAME: &'static str = "lr_multipliers";
+    type State<S: ParamState<D>, const D: usize> = S;
+
+    fn settings(&self) -> Option<String> {
+        let rules: Vec<String> = self
+            .patterns
+            .patterns()
+            .iter()
+            .zip(&self.multipliers)
+            .map(|(p, m)| format!("{p:?}×{m}"))
+            .collect();
+        Some(format!("[{}]", rules.join(", ")))
     }
 
     fn validate(&self) -> Result<(), OptimError> {
@@ -60,29 +67,22 @@ impl<R: UpdateRule> UpdateRule for LrMultipliers<R> {
                 });
             }
         }
-        self.inner.validate()
+        Ok(())
     }
 
-    fn describe(&self) -> String {
-        let rules: Vec<String> = self
-            .patterns
-            .patterns()
-            .iter()
-            .zip(&self.multipliers)
-            .map(|(p, m)| format!("{p:?}×{m}"))
-            .collect();
-        format!(
-            "lr_multipliers([{}], {})",
-            rules.join(", "),
-            self.inner.describe()
-        )
+    fn inner_state<S: ParamState<D>, const D: usize>(state: &S) -> Option<&S> {
+        Some(state)
     }
 
-    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
-        self.inner.averaged_weights(state)
-    }
-
-    fn keeps_average(&self) -> bool {
-        self.inner.keeps_average()
+    fn step<R: UpdateRule, const D: usize>(
+        &self,
+        inner: &R,
+        param: ParamInfo<'_>,
+        lr: f64,
+        tensor: Tensor<D>,
+        grad: Tensor<D>,
+        state: Option<R::State<D>>,
+    ) -> (Update<D>, R::State<D>) {
+        inner.step(param, lr * self.multiplier(param.path), tensor, grad, state)
     }
 }

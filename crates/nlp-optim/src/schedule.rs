@@ -4,7 +4,7 @@ use burn::optim::{StateSink, StateSource};
 use burn::tensor::{Bool, Device, Tensor};
 
 use crate::state::{load_count, nested, save_count};
-use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// A schedule of `(step, multiplier)` points: linear in between, held after the last point,
 /// and ramping from 0 at step 0 when the first point is not at step 0 (warm-up from zero),
@@ -62,15 +62,13 @@ impl PiecewiseLinear {
 ///
 /// Built with [`RuleExt::piecewise_linear_lr`](crate::RuleExt::piecewise_linear_lr).
 #[derive(Clone, Debug)]
-pub struct PiecewiseLinearLr<R> {
-    inner: R,
+pub struct PiecewiseLinearLr {
     schedule: Result<PiecewiseLinear, OptimError>,
 }
 
-impl<R> PiecewiseLinearLr<R> {
-    pub(crate) fn new(inner: R, points: &[(u64, f64)]) -> Self {
+impl PiecewiseLinearLr {
+    pub(crate) fn new(points: &[(u64, f64)]) -> Self {
         Self {
-            inner,
             schedule: PiecewiseLinear::new(points),
         }
     }
@@ -106,53 +104,45 @@ impl<const D: usize, S: ParamState<D>> ParamState<D> for ScheduleState<S> {
     }
 }
 
-impl<R: UpdateRule> UpdateRule for PiecewiseLinearLr<R> {
-    type State<const D: usize> = ScheduleState<R::State<D>>;
+impl Extension for PiecewiseLinearLr {
+    const NAME: &'static str = "piecewise_linear_lr";
+    type State<S: ParamState<D>, const D: usize> = ScheduleState<S>;
 
-    fn step<const D: usize>(
+    fn settings(&self) -> Option<String> {
+        Some(match &self.schedule {
+            Ok(s) => format!("{:?}", s.points),
+            Err(_) => "invalid".into(),
+        })
+    }
+
+    fn validate(&self) -> Result<(), OptimError> {
+        self.schedule.as_ref().map(|_| ()).map_err(Clone::clone)
+    }
+
+    fn inner_state<S: ParamState<D>, const D: usize>(state: &ScheduleState<S>) -> Option<&S> {
+        Some(&state.inner)
+    }
+
+    fn step<R: UpdateRule, const D: usize>(
         &self,
+        inner: &R,
         param: ParamInfo<'_>,
         lr: f64,
         tensor: Tensor<D>,
         grad: Tensor<D>,
-        state: Option<Self::State<D>>,
-    ) -> (Update<D>, Self::State<D>) {
-        let (inner, step) = match state {
+        state: Option<ScheduleState<R::State<D>>>,
+    ) -> (Update<D>, ScheduleState<R::State<D>>) {
+        let (inner_state, step) = match state {
             Some(s) => (Some(s.inner), s.step),
             None => (None, 0),
         };
         // Validated at `init`; an invalid schedule never reaches a step.
         let multiplier = self.schedule.as_ref().map_or(1.0, |s| s.multiplier(step));
-        let (update, inner) = self.inner.step(param, lr * multiplier, tensor, grad, inner);
-        (
-            update,
-            ScheduleState {
-                inner,
-                step: step + 1,
-            },
-        )
-    }
-
-    fn validate(&self) -> Result<(), OptimError> {
-        if let Err(error) = &self.schedule {
-            return Err(error.clone());
-        }
-        self.inner.validate()
-    }
-
-    fn describe(&self) -> String {
-        let points = match &self.schedule {
-            Ok(s) => format!("{:?}", s.points),
-            Err(_) => "invalid".into(),
+        let (update, inner_state) = inner.step(param, lr * multiplier, tensor, grad, inner_state);
+        let state = ScheduleState {
+            inner: inner_state,
+            step: step + 1,
         };
-        format!("piecewise_linear_lr({points}, {})", self.inner.describe())
-    }
-
-    fn averaged_weights<const D: usize>(&self, state: &Self::State<D>) -> Option<Tensor<D>> {
-        self.inner.averaged_weights(&state.inner)
-    }
-
-    fn keeps_average(&self) -> bool {
-        self.inner.keeps_average()
+        (update, state)
     }
 }
