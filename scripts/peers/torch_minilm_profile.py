@@ -1,7 +1,7 @@
 """PyTorch side of the BERT speed breakdown in README.md ("BERT speed on CPU").
 
 Times the parts of a MiniLM-L6 forward at batch 32 x 128 the way
-`BERT_BENCH_PROFILE=1 cargo run --release -p nlp-models --example minilm_speed` does for bert4burn:
+`BERT_BENCH_REPORT=1 BERT_BENCH_PROFILE=1 cargo bench --bench bert` does for bert4burn:
 the 36 dense layers, GELU and the attention core (scaled_dot_product_attention), each on tensors of
 the real shapes, plus the whole forward. Median of 5 runs after 2 warm-up runs, seconds per forward.
 
