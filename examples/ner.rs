@@ -22,7 +22,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use bert4burn::burn::config::Config;
 use bert4burn::burn::tensor::Device;
 use bert4burn::core::decode::Span;
@@ -37,7 +37,7 @@ use bert4burn::tasks::train::{TrainTask, fit, load_weights};
 use bert4burn::tasks::units::{CharVocab, UnitEncoder};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use common::cli::{DataArgs, EvalArgs, PredictArgs, TrainArgs};
-use common::run_dir::RunDir;
+use common::run_dir::{RunDir, RunInfo};
 use serde::{Deserialize, Serialize};
 
 /// Entity tagging on People's Daily 1998: write the data set, train, evaluate, predict.
@@ -104,15 +104,6 @@ struct Train {
     /// Width of the embedding and the DGCNN blocks.
     #[arg(long, default_value_t = 128)]
     d_model: usize,
-}
-
-/// What a run holds (`run.json`).
-#[derive(Serialize, Deserialize)]
-struct RunInfo {
-    task: String,
-    model: ModelKind,
-    /// Longest sequence in tokens (BERT) or training piece in characters (DGCNN).
-    max_len: usize,
 }
 
 const BERT_CONFIG: &str = "bert_crf.json";
@@ -302,10 +293,7 @@ enum Tagger {
 
 impl Tagger {
     fn open(out: &Path, device: &Device) -> anyhow::Result<Self> {
-        let (run, info) = RunDir::open::<RunInfo>(out)?;
-        if info.task != "ner" {
-            bail!("{}: a `{}` run, not an NER run", out.display(), info.task);
-        }
+        let (run, info) = RunDir::open::<ModelKind>(out, "ner")?;
         Ok(match info.model {
             ModelKind::Dgcnn => Self::Dgcnn(Box::new(DgcnnTagger::load(out, device)?)),
             ModelKind::Bert => {

@@ -24,7 +24,7 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context, bail};
+use anyhow::Context;
 use bert4burn::burn::config::Config;
 use bert4burn::burn::tensor::Device;
 use bert4burn::models::bert::{BertCheckpoint, BertConfig};
@@ -41,7 +41,7 @@ use bert4burn::tasks::triples::{
 use bert4burn::tasks::units::{CharVocab, UnitEncoder, spare_token_ids};
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use common::cli::{DataArgs, EvalArgs, PredictArgs, TrainArgs};
-use common::run_dir::RunDir;
+use common::run_dir::{RunDir, RunInfo};
 use serde::{Deserialize, Serialize};
 
 /// Triple extraction: write a synthetic data set, train, evaluate, predict.
@@ -114,15 +114,6 @@ struct Train {
     /// Width of the DGCNN model.
     #[arg(long, default_value_t = 128)]
     d_model: usize,
-}
-
-/// What a run holds (`run.json`).
-#[derive(Serialize, Deserialize)]
-struct RunInfo {
-    task: String,
-    model: ModelKind,
-    /// Longest input in units.
-    max_len: usize,
 }
 
 const EPOCHS: usize = 10;
@@ -292,14 +283,7 @@ enum Model {
 
 impl Extractor {
     fn open(out: &Path, device: &Device) -> anyhow::Result<Self> {
-        let (run, info) = RunDir::open::<RunInfo>(out)?;
-        if info.task != "triples" {
-            bail!(
-                "{}: a `{}` run, not a triples run",
-                out.display(),
-                info.task
-            );
-        }
+        let (run, info) = RunDir::open::<ModelKind>(out, "triples")?;
         let schema = load_schema(&run.file(SCHEMA))?;
         let best = run.best_weights()?;
         Ok(match info.model {

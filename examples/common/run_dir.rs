@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// The run's description file.
 const RUN_FILE: &str = "run.json";
@@ -15,6 +15,17 @@ const TOKENIZER_DIR: &str = "tokenizer";
 /// The best epoch's weights, as the training loop writes them.
 const BEST_WEIGHTS: &str = "best.bpk";
 
+/// What a run holds (`run.json`).
+#[derive(Serialize, Deserialize)]
+pub struct RunInfo<M> {
+    /// The example that trained it (`ner`, `triples`, …).
+    pub task: String,
+    /// The model kind.
+    pub model: M,
+    /// Longest input in units (BERT tokens, or characters).
+    pub max_len: usize,
+}
+
 /// A training run's directory.
 pub struct RunDir {
     path: PathBuf,
@@ -22,7 +33,7 @@ pub struct RunDir {
 
 impl RunDir {
     /// Create (or reuse, to resume) the directory of a new run described by `info`.
-    pub fn create<T: Serialize>(path: &Path, info: &T) -> anyhow::Result<Self> {
+    pub fn create<M: Serialize>(path: &Path, info: &RunInfo<M>) -> anyhow::Result<Self> {
         std::fs::create_dir_all(path).with_context(|| format!("creating {}", path.display()))?;
         let run = Self {
             path: path.to_path_buf(),
@@ -31,8 +42,11 @@ impl RunDir {
         Ok(run)
     }
 
-    /// Open a finished run and read its description.
-    pub fn open<T: DeserializeOwned>(path: &Path) -> anyhow::Result<(Self, T)> {
+    /// Open a finished run of `task` and read its description.
+    pub fn open<M: DeserializeOwned>(
+        path: &Path,
+        task: &str,
+    ) -> anyhow::Result<(Self, RunInfo<M>)> {
         if !path.join(RUN_FILE).is_file() {
             bail!(
                 "{}: not a run directory (no {RUN_FILE}; `train --out` writes one)",
@@ -42,7 +56,14 @@ impl RunDir {
         let run = Self {
             path: path.to_path_buf(),
         };
-        let info = run.load_json(RUN_FILE)?;
+        let info: RunInfo<M> = run.load_json(RUN_FILE)?;
+        if info.task != task {
+            bail!(
+                "{}: a `{}` run, not a `{task}` run",
+                path.display(),
+                info.task
+            );
+        }
         Ok((run, info))
     }
 
