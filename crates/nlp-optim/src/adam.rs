@@ -1,11 +1,10 @@
 //! Adam with ε outside the root and optional bias correction (bert4keras defaults).
 
-use burn::optim::{StateSink, StateSource};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::Tensor;
 
 use crate::rule::check_range;
-use crate::state::{keep_old, load_count, load_tensor, save_count, save_tensor};
-use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+use crate::state::param_state;
+use crate::{OptimError, ParamInfo, Update, UpdateRule};
 
 /// Adam: m ← β₁m + (1−β₁)g, v ← β₂v + (1−β₂)g², θ ← θ − γ·m̂/(√v̂ + ε).
 ///
@@ -69,29 +68,10 @@ pub struct AdamState<const D: usize> {
     pub time: u64,
 }
 
-impl<const D: usize> ParamState<D> for AdamState<D> {
-    fn save(&self, prefix: &str, out: &mut StateSink) {
-        save_tensor(out, prefix, "moment_1", &self.moment_1);
-        save_tensor(out, prefix, "moment_2", &self.moment_2);
-        save_count(out, prefix, "time", self.time);
-    }
-
-    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            moment_1: load_tensor(src, prefix, "moment_1", device)?,
-            moment_2: load_tensor(src, prefix, "moment_2", device)?,
-            time: load_count(src, prefix, "time")?,
-        })
-    }
-
-    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
-        Self {
-            moment_1: keep_old(self.moment_1, &old.moment_1, keep),
-            moment_2: keep_old(self.moment_2, &old.moment_2, keep),
-            time: self.time,
-        }
-    }
-}
+param_state!([const D: usize] AdamState<D> {
+    tensors moment_1, moment_2;
+    counts time;
+});
 
 impl UpdateRule for Adam {
     type State<const D: usize> = AdamState<D>;

@@ -1,10 +1,9 @@
 //! Exponential moving average of the weights, for evaluation.
 
-use burn::optim::{StateSink, StateSource};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::Tensor;
 
 use crate::rule::check_range;
-use crate::state::{keep_old, load_count, load_tensor, nested, save_count, save_tensor};
+use crate::state::param_state;
 use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// Keeps a = m·a + (1−m)·θ after every update (a starts at 0) and offers the bias-corrected
@@ -36,29 +35,11 @@ pub struct EmaState<S, const D: usize> {
     pub time: u64,
 }
 
-impl<const D: usize, S: ParamState<D>> ParamState<D> for EmaState<S, D> {
-    fn save(&self, prefix: &str, out: &mut StateSink) {
-        self.inner.save(&nested(prefix, "inner"), out);
-        save_tensor(out, prefix, "average", &self.average);
-        save_count(out, prefix, "time", self.time);
-    }
-
-    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            inner: S::load(&nested(prefix, "inner"), src, device)?,
-            average: load_tensor(src, prefix, "average", device)?,
-            time: load_count(src, prefix, "time")?,
-        })
-    }
-
-    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
-        Self {
-            inner: self.inner.keep_rows(&old.inner, keep),
-            average: keep_old(self.average, &old.average, keep),
-            time: self.time,
-        }
-    }
-}
+param_state!([const D: usize, S: ParamState<D>] EmaState<S, D> {
+    nested inner;
+    tensors average;
+    counts time;
+});
 
 impl Extension for Ema {
     const NAME: &'static str = "ema";

@@ -1,10 +1,9 @@
 //! Lookahead: every k fast steps, pull slow weights towards the fast ones and restart there.
 
-use burn::optim::{StateSink, StateSource};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::Tensor;
 
 use crate::rule::check_range;
-use crate::state::{keep_old, load_count, load_tensor, nested, save_count, save_tensor};
+use crate::state::param_state;
 use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// Lookahead (k, α): every k inner steps, slow ← slow + α(θ − slow) and θ ← slow.
@@ -36,29 +35,11 @@ pub struct LookaheadState<S, const D: usize> {
     pub count: u64,
 }
 
-impl<const D: usize, S: ParamState<D>> ParamState<D> for LookaheadState<S, D> {
-    fn save(&self, prefix: &str, out: &mut StateSink) {
-        self.inner.save(&nested(prefix, "inner"), out);
-        save_tensor(out, prefix, "slow", &self.slow);
-        save_count(out, prefix, "count", self.count);
-    }
-
-    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            inner: S::load(&nested(prefix, "inner"), src, device)?,
-            slow: load_tensor(src, prefix, "slow", device)?,
-            count: load_count(src, prefix, "count")?,
-        })
-    }
-
-    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
-        Self {
-            inner: self.inner.keep_rows(&old.inner, keep),
-            slow: keep_old(self.slow, &old.slow, keep),
-            count: self.count,
-        }
-    }
-}
+param_state!([const D: usize, S: ParamState<D>] LookaheadState<S, D> {
+    nested inner;
+    tensors slow;
+    counts count;
+});
 
 impl Extension for Lookahead {
     const NAME: &'static str = "lookahead";

@@ -1,11 +1,10 @@
 //! RMSprop as in "从动力学角度看优化算法(二)", with ε inside or outside the root.
 
-use burn::optim::{StateSink, StateSource};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::Tensor;
 
 use crate::rule::check_range;
-use crate::state::{keep_old, load_tensor, save_tensor};
-use crate::{OptimError, ParamInfo, ParamState, Update, UpdateRule};
+use crate::state::param_state;
+use crate::{OptimError, ParamInfo, Update, UpdateRule};
 
 /// Where ε enters RMSprop's denominator.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -70,23 +69,10 @@ pub struct RmsPropState<const D: usize> {
     pub square_avg: Tensor<D>,
 }
 
-impl<const D: usize> ParamState<D> for RmsPropState<D> {
-    fn save(&self, prefix: &str, out: &mut StateSink) {
-        save_tensor(out, prefix, "square_avg", &self.square_avg);
-    }
-
-    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            square_avg: load_tensor(src, prefix, "square_avg", device)?,
-        })
-    }
-
-    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
-        Self {
-            square_avg: keep_old(self.square_avg, &old.square_avg, keep),
-        }
-    }
-}
+param_state!([const D: usize] RmsPropState<D> {
+    tensors square_avg;
+    counts;
+});
 
 impl UpdateRule for RmsProp {
     type State<const D: usize> = RmsPropState<D>;

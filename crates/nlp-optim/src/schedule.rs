@@ -1,9 +1,8 @@
 //! Piecewise-linear learning-rate schedule: θ ← θ − γρₜh.
 
-use burn::optim::{StateSink, StateSource};
-use burn::tensor::{Bool, Device, Tensor};
+use burn::tensor::Tensor;
 
-use crate::state::{load_count, nested, save_count};
+use crate::state::param_state;
 use crate::{Extension, OptimError, ParamInfo, ParamState, Update, UpdateRule};
 
 /// A schedule of `(step, multiplier)` points: linear in between, held after the last point,
@@ -83,26 +82,11 @@ pub struct ScheduleState<S> {
     pub step: u64,
 }
 
-impl<const D: usize, S: ParamState<D>> ParamState<D> for ScheduleState<S> {
-    fn save(&self, prefix: &str, out: &mut StateSink) {
-        self.inner.save(&nested(prefix, "inner"), out);
-        save_count(out, prefix, "step", self.step);
-    }
-
-    fn load(prefix: &str, src: &mut StateSource, device: &Device) -> Option<Self> {
-        Some(Self {
-            inner: S::load(&nested(prefix, "inner"), src, device)?,
-            step: load_count(src, prefix, "step")?,
-        })
-    }
-
-    fn keep_rows(self, old: &Self, keep: &Tensor<D, Bool>) -> Self {
-        Self {
-            inner: self.inner.keep_rows(&old.inner, keep),
-            step: self.step,
-        }
-    }
-}
+param_state!([const D: usize, S: ParamState<D>] ScheduleState<S> {
+    nested inner;
+    tensors;
+    counts step;
+});
 
 impl Extension for PiecewiseLinearLr {
     const NAME: &'static str = "piecewise_linear_lr";

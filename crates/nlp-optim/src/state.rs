@@ -66,6 +66,58 @@ pub(crate) fn nested(prefix: &str, leaf: &str) -> String {
     burn::optim::join_path(prefix, leaf)
 }
 
+/// Implement [`ParamState`] for a state struct from its fields, named as they are saved: the
+/// wrapped rule's state (`nested`, saved under `prefix.inner`), parameter-shaped tensors (each
+/// row kept by [`ParamState::keep_rows`]) and counters (taken from the new state). Burn's
+/// `RecordState` derive would write the same layout, but it rebuilds a tensor of the wrong rank
+/// with a panic where [`load_tensor`] reports the record as incomplete.
+macro_rules! param_state {
+    (
+        [$($generics:tt)*] $state:ty {
+            $(nested $inner:ident;)?
+            tensors $($tensor:ident),*;
+            counts $($count:ident),*;
+        }
+    ) => {
+        impl<$($generics)*> $crate::ParamState<D> for $state {
+            fn save(&self, prefix: &str, out: &mut burn::optim::StateSink) {
+                $(self.$inner.save(&$crate::state::nested(prefix, stringify!($inner)), out);)?
+                $($crate::state::save_tensor(out, prefix, stringify!($tensor), &self.$tensor);)*
+                $($crate::state::save_count(out, prefix, stringify!($count), self.$count);)*
+            }
+
+            fn load(
+                prefix: &str,
+                src: &mut burn::optim::StateSource,
+                device: &burn::tensor::Device,
+            ) -> Option<Self> {
+                Some(Self {
+                    $($inner: $crate::ParamState::<D>::load(
+                        &$crate::state::nested(prefix, stringify!($inner)),
+                        src,
+                        device,
+                    )?,)?
+                    $($tensor: $crate::state::load_tensor(src, prefix, stringify!($tensor), device)?,)*
+                    $($count: $crate::state::load_count(src, prefix, stringify!($count))?,)*
+                })
+            }
+
+            fn keep_rows(
+                self,
+                old: &Self,
+                keep: &burn::tensor::Tensor<D, burn::tensor::Bool>,
+            ) -> Self {
+                Self {
+                    $($inner: self.$inner.keep_rows(&old.$inner, keep),)?
+                    $($tensor: $crate::state::keep_old(self.$tensor, &old.$tensor, keep),)*
+                    $($count: self.$count,)*
+                }
+            }
+        }
+    };
+}
+pub(crate) use param_state;
+
 /// Rules without state (plain weight decay, multipliers...) use `()`.
 impl<const D: usize> ParamState<D> for () {
     fn save(&self, _prefix: &str, _out: &mut StateSink) {}
