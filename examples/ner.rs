@@ -337,13 +337,7 @@ fn eval(args: &EvalArgs) -> anyhow::Result<()> {
             prf.recall()
         );
     }
-    let all = metrics.overall();
-    println!(
-        "test f1={:.4} precision={:.4} recall={:.4}",
-        all.f1(),
-        all.precision(),
-        all.recall()
-    );
+    common::cli::print_test_scores(&metrics.overall());
     Ok(())
 }
 

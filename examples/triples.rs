@@ -333,12 +333,7 @@ fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         "{} of {} predicted triples right, {} gold",
         m.correct, m.predicted, m.gold
     );
-    println!(
-        "test f1={:.4} precision={:.4} recall={:.4}",
-        m.f1(),
-        m.precision(),
-        m.recall()
-    );
+    common::cli::print_test_scores(&m);
     Ok(())
 }
 

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use bert4burn::burn::tensor::Device;
 use bert4burn::core::device::parse_device;
+use bert4burn::tasks::ner::Prf;
 use bert4burn::tasks::train::TrainConfig;
 use clap::Args;
 
@@ -109,4 +110,14 @@ pub struct PredictArgs {
     pub input: PathBuf,
     #[command(flatten)]
     pub device: DeviceArgs,
+}
+
+/// `eval`'s last line, the same in every task: `test f1=… precision=… recall=…`.
+pub fn print_test_scores(scores: &Prf) {
+    println!(
+        "test f1={:.4} precision={:.4} recall={:.4}",
+        scores.f1(),
+        scores.precision(),
+        scores.recall()
+    );
 }
