@@ -49,6 +49,17 @@ pub enum Error {
     /// A model or tokenizer problem (e.g. a dev text that does not tokenize).
     #[error(transparent)]
     Model(#[from] nlp_models::Error),
+    /// The name pools cannot fill the synthetic triples templates.
+    #[error(
+        "too few names to fill the templates (need 4 persons, 3 places, 2 organisations in each \
+         of train and dev; have train {train:?}, dev {dev:?})"
+    )]
+    TooFewNames {
+        /// (persons, places, organisations) for training.
+        train: (usize, usize, usize),
+        /// The same for dev.
+        dev: (usize, usize, usize),
+    },
     /// Nothing to train on.
     #[error("no training examples")]
     NoExamples,

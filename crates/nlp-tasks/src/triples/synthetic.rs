@@ -14,6 +14,7 @@ use rand::seq::{IndexedRandom, SliceRandom};
 use rand::{Rng, SeedableRng};
 
 use super::data::{Sample, Schema, SchemaEntry, Triple};
+use crate::error::{Error, Result};
 use crate::ner::Sentence;
 
 /// The predicates of the synthetic set: (predicate, subject type, object type).
@@ -125,19 +126,6 @@ impl NamePools {
     fn usable(&self) -> bool {
         self.persons.len() >= 4 && self.places.len() >= 3 && self.orgs.len() >= 2
     }
-}
-
-/// Why no synthetic set could be made.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error(
-    "too few names to fill the templates (need 4 persons, 3 places, 2 organisations in each \
-     of train and dev; have train {train:?}, dev {dev:?})"
-)]
-pub struct TooFewNames {
-    /// (persons, places, organisations) for training.
-    pub train: (usize, usize, usize),
-    /// The same for dev.
-    pub dev: (usize, usize, usize),
 }
 
 const TITLES: [&str; 6] = ["主任", "副主席", "秘书长", "研究员", "董事长", "总经理"];
@@ -313,11 +301,11 @@ pub fn generate(
     n_train: usize,
     n_dev: usize,
     seed: u64,
-) -> Result<(Vec<Sample>, Vec<Sample>), TooFewNames> {
+) -> Result<(Vec<Sample>, Vec<Sample>)> {
     let (train_pools, dev_pools) = pools.split(0.25, seed);
     if !train_pools.usable() || !dev_pools.usable() {
         let count = |p: &NamePools| (p.persons.len(), p.places.len(), p.orgs.len());
-        return Err(TooFewNames {
+        return Err(Error::TooFewNames {
             train: count(&train_pools),
             dev: count(&dev_pools),
         });

@@ -332,6 +332,21 @@ fn fixture_pools() -> NamePools {
 }
 
 #[test]
+fn too_few_names_is_an_error_with_the_counts() {
+    let err = synthetic::generate(&NamePools::harvest(&[]), 10, 10, 1).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::TooFewNames {
+                train: (0, 0, 0),
+                dev: (0, 0, 0)
+            }
+        ),
+        "{err}"
+    );
+}
+
+#[test]
 fn synthetic_set_is_deterministic_and_dev_names_are_held_out() {
     let pools = fixture_pools();
     assert!(pools.persons.contains(&"江泽民".to_string()));
