@@ -8,12 +8,16 @@
 //!
 //! - [`dgcnn`]: gated dilated residual convolutions, attention pooling, char + word embedding.
 //!
-//! Planned (see the issues): VQ-VAE.
+//! - [`vqvae`]: the VQ-VAE vector quantiser (nearest code, straight-through, codebook and
+//!   commitment losses, moving-average codebook, dead-code restarts).
+//!
+//! Planned (see the issues): the VQ-VAE encoder, decoder and prior.
 
 pub mod bert;
 pub mod checkpoint;
 pub mod dgcnn;
 pub mod error;
 pub mod tokenizer;
+pub mod vqvae;
 
 pub use error::{Error, Result};
