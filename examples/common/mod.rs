@@ -4,6 +4,7 @@
 #![allow(dead_code)] // each example uses only some of these
 
 pub mod cli;
+pub mod glyphs;
 pub mod run_dir;
 
 use std::io::Read;

