@@ -358,10 +358,7 @@ fn predict(args: &PredictArgs) -> anyhow::Result<()> {
                 })
             })
             .collect();
-        println!(
-            "{}",
-            serde_json::json!({ "text": text, "entities": entities })
-        );
+        common::emit(serde_json::json!({ "text": text, "entities": entities }))?;
     }
     Ok(())
 }

@@ -346,7 +346,7 @@ fn run_predict(args: &PredictArgs) -> anyhow::Result<()> {
         Model::Bert(model) => predict(&**model, &x.encoder, &x.schema, &refs, 32),
     };
     for (text, spo_list) in texts.into_iter().zip(predicted) {
-        println!("{}", serde_json::to_string(&Sample { text, spo_list })?);
+        common::emit(serde_json::to_string(&Sample { text, spo_list })?)?;
     }
     Ok(())
 }

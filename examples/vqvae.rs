@@ -1,10 +1,17 @@
-//! VQ-VAE on glyph images of Chinese characters (issue #17, in progress: the glyph data set is
-//! here; training, evaluation and prior sampling are still to come).
+//! VQ-VAE on glyph images of Chinese characters (issue #17, in progress: data, training,
+//! evaluation and codes are here; the autoregressive prior and its samples are still to come).
 //!
 //! ```sh
 //! cargo xtask data glyphs            # installs the Debian CJK fonts when missing, then:
 //! cargo run --release --example vqvae -- data --out data-cache/glyphs
+//! cargo run --release --example vqvae -- train --train data-cache/glyphs/train \
+//!     --dev data-cache/glyphs/test-chars --out runs/vqvae
+//! cargo run --release --example vqvae -- eval --out runs/vqvae --test data-cache/glyphs/test-font
+//! cargo run --release --example vqvae -- predict --out runs/vqvae --input data-cache/glyphs/test-chars
 //! ```
+//! `eval` prints `test mse=… psnr=… perplexity=…` last and writes `reconstructions.png` (test
+//! glyphs above their reconstructions) and `codebook.png` (how often each code is used) into the
+//! run directory; `predict` writes the code grid of every glyph as JSON lines.
 //! `data` rasterises the GB2312 level-1 hanzi (3,755; `--all` for all 6,763) at 64×64 grey
 //! levels in every font face, and writes three glyph sets: `train`, `test-chars` (every tenth
 //! character, in the training faces) and `test-font` (one whole face no training image uses),
@@ -15,10 +22,17 @@ mod common;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use anyhow::bail;
-use clap::{Parser, Subcommand};
-use common::cli::DataArgs;
-use common::glyphs::{GlyphSet, SYSTEM_FONTS, faces, gb2312_hanzi, save_grid_png};
+use anyhow::{Context, bail};
+use bert4burn::burn::config::Config;
+use bert4burn::burn::tensor::Device;
+use bert4burn::models::vqvae::{VectorQuantizerConfig, VqVae, VqVaeConfig};
+use bert4burn::optim::{Adam, RuleExt};
+use bert4burn::tasks::train::{fit, load_weights};
+use bert4burn::tasks::vqvae::{Image, VqVaeTask, evaluate_images, image_batch};
+use clap::{Args, Parser, Subcommand};
+use common::cli::{DataArgs, EvalArgs, TrainArgs};
+use common::glyphs::{GlyphSet, SIDE, SYSTEM_FONTS, faces, gb2312_hanzi, save_grid_png};
+use common::run_dir::{RunDir, RunInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 
 /// VQ-VAE on glyph images of Chinese characters.
@@ -44,7 +58,41 @@ enum Command {
         #[arg(long)]
         test_font: Option<String>,
     },
+    /// Train a VQ-VAE on a glyph set (resumes after a kill); prints the best dev PSNR last.
+    Train(Train),
+    /// Score a run on a glyph set; the last line is `test mse=… psnr=… perplexity=…`.
+    Eval(EvalArgs),
+    /// The code grid of every glyph of a glyph set (`--input DIR`), as JSON lines.
+    Predict {
+        /// Run directory written by `train`.
+        #[arg(long)]
+        out: PathBuf,
+        /// Glyph set directory.
+        #[arg(long)]
+        input: PathBuf,
+    },
 }
+
+#[derive(Args)]
+struct Train {
+    #[command(flatten)]
+    common: TrainArgs,
+    /// Codebook size K.
+    #[arg(long, default_value_t = 64)]
+    codes: usize,
+    /// Code width D.
+    #[arg(long, default_value_t = 64)]
+    code_dim: usize,
+    /// Width of the convolutions.
+    #[arg(long, default_value_t = 64)]
+    hidden: usize,
+    /// Train on the first N glyphs only (quick runs).
+    #[arg(long)]
+    limit: Option<usize>,
+}
+
+const MODEL_CONFIG: &str = "vqvae.json";
+const EPOCHS: usize = 4;
 
 /// Characters per face in `preview.png`.
 const PREVIEW_CHARS: usize = 16;
@@ -57,6 +105,9 @@ fn main() -> ExitCode {
             all,
             test_font,
         } => write_data(&data.out, fonts, all, test_font),
+        Command::Train(args) => train(&args),
+        Command::Eval(args) => eval(&args),
+        Command::Predict { out, input } => predict(&out, &input),
     })
 }
 
@@ -159,6 +210,132 @@ fn write_data(
             "face {:?} ({role}): {} characters without a glyph",
             face.name, missing[f]
         );
+    }
+    Ok(())
+}
+
+fn images(set: &GlyphSet, limit: Option<usize>) -> Vec<Image> {
+    (0..set.len().min(limit.unwrap_or(usize::MAX)))
+        .map(|i| set.image(i))
+        .collect()
+}
+
+fn train(args: &Train) -> anyhow::Result<()> {
+    let device = args.common.device.device()?;
+    let train = images(&GlyphSet::load(&args.common.train)?, args.limit);
+    let dev = images(&GlyphSet::load(&args.common.dev)?, None);
+    eprintln!("{} train, {} dev glyphs", train.len(), dev.len());
+    let info = RunInfo {
+        task: "vqvae".into(),
+        model: "vqvae".to_string(),
+        max_len: SIDE,
+    };
+    let run = RunDir::create(&args.common.out, &info)?;
+    let config = VqVaeConfig::new(VectorQuantizerConfig::new(args.codes, args.code_dim))
+        .with_hidden(args.hidden);
+    config.save(run.file(MODEL_CONFIG))?;
+    let train_device = device.clone().autodiff();
+    train_device.seed(args.common.seed);
+    let model = config.init(&train_device);
+    let task = VqVaeTask {
+        side: SIDE,
+        dev: &dev,
+    };
+    let mut optim = Adam::new().ema(0.99).init()?;
+    let mut loop_config = args.common.config(EPOCHS, 1e-3);
+    loop_config.score_name = "dev psnr".into();
+    let outcome = fit(&task, model, &mut optim, &train, &loop_config)?;
+    outcome.best_weights.context("no epoch was evaluated")?;
+    let state = &outcome.state;
+    println!(
+        "training took {:.1}s over {} steps",
+        state.train_seconds, state.global_step
+    );
+    let best = state.epoch_scores.iter().copied().fold(f64::MIN, f64::max);
+    println!("dev psnr={best:.2}");
+    Ok(())
+}
+
+fn open_run(out: &std::path::Path, device: &Device) -> anyhow::Result<(RunDir, VqVae)> {
+    let (run, _) = RunDir::open::<String>(out, "vqvae")?;
+    let path = run.file(MODEL_CONFIG);
+    let config = VqVaeConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
+    let model = load_weights(config.init(device), &run.best_weights()?)?;
+    Ok((run, model))
+}
+
+/// Grey levels in [0, 1] back to bytes.
+fn to_bytes(image: &[f32]) -> Vec<u8> {
+    image
+        .iter()
+        .map(|&v| (v.clamp(0.0, 1.0) * 255.0).round() as u8)
+        .collect()
+}
+
+fn eval(args: &EvalArgs) -> anyhow::Result<()> {
+    let device = args.device.device()?;
+    let (run, model) = open_run(&args.out, &device)?;
+    let test = images(&GlyphSet::load(&args.test)?, None);
+    let scores = evaluate_images(&model, &test, SIDE);
+    // 16 test glyphs spread over the set, above their reconstructions.
+    let picks: Vec<&Image> = (0..16).map(|i| &test[i * test.len() / 16]).collect();
+    let out = model.forward(image_batch(&picks, SIDE, &device));
+    let decoded = out
+        .reconstruction
+        .into_data()
+        .try_to_vec::<f32>()
+        .map_err(|e| anyhow::anyhow!("reconstructions: {e:?}"))?;
+    let mut grid: Vec<Vec<u8>> = picks.iter().map(|p| to_bytes(p)).collect();
+    grid.extend(decoded.chunks(SIDE * SIDE).map(to_bytes));
+    save_grid_png(&run.file("reconstructions.png"), &grid, 16)?;
+    save_usage_png(&run.file("codebook.png"), &scores.usage)?;
+    println!(
+        "wrote {} and {}",
+        run.file("reconstructions.png").display(),
+        run.file("codebook.png").display()
+    );
+    println!(
+        "test mse={:.5} psnr={:.2} perplexity={:.1}",
+        scores.mse, scores.psnr, scores.perplexity
+    );
+    Ok(())
+}
+
+/// A bar per code: how often the test codes use it, on a log scale (the background code takes
+/// most positions), scaled to the most used.
+fn save_usage_png(path: &std::path::Path, usage: &[u64]) -> anyhow::Result<()> {
+    let most = usage.iter().copied().max().unwrap_or(1).max(1);
+    // One SIDE×SIDE cell per code, filled from the bottom in proportion to its use.
+    let bars: Vec<Vec<u8>> = usage
+        .iter()
+        .map(|&n| {
+            let filled =
+                ((n as f64).ln_1p() / (most as f64).ln_1p() * SIDE as f64).round() as usize;
+            (0..SIDE * SIDE)
+                .map(|p| if p / SIDE >= SIDE - filled { 255 } else { 0 })
+                .collect()
+        })
+        .collect();
+    save_grid_png(path, &bars, usage.len().min(32))
+}
+
+fn predict(out: &std::path::Path, input: &std::path::Path) -> anyhow::Result<()> {
+    let device = Device::flex();
+    let (_, model) = open_run(out, &device)?;
+    let set = GlyphSet::load(input)?;
+    let all = images(&set, None);
+    for (chunk_index, chunk) in all.chunks(64).enumerate() {
+        let refs: Vec<&Image> = chunk.iter().collect();
+        let codes = model.forward(image_batch(&refs, SIDE, &device)).codes;
+        let [_, h, w] = codes.dims();
+        let values: Vec<i64> = codes.into_data().convert::<i64>().iter::<i64>().collect();
+        for (j, grid) in values.chunks(h * w).enumerate() {
+            let (c, face) = &set.index[chunk_index * 64 + j];
+            let rows: Vec<&[i64]> = grid.chunks(w).collect();
+            common::emit(
+                serde_json::json!({ "char": c.to_string(), "face": face, "codes": rows }),
+            )?;
+        }
     }
     Ok(())
 }

@@ -11,6 +11,8 @@
 //! - [`units`]: texts as model units (characters or word pieces) and padded id batches, shared
 //!   by every task.
 //!
+//! - [`vqvae`]: VQ-VAE training on square grey images (reconstruction PSNR, codebook perplexity).
+//!
 //! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN) and seq2seq
 //! generation with a cached, batched beam-search decoder.
 
@@ -19,5 +21,6 @@ pub mod ner;
 pub mod train;
 pub mod triples;
 pub mod units;
+pub mod vqvae;
 
 pub use error::{Error, Result};

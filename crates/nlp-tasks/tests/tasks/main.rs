@@ -6,6 +6,7 @@ mod ner;
 mod tagger;
 mod train;
 mod triples;
+mod vqvae;
 
 /// Burn's random generator is global to the process; training runs of different tests must not
 /// interleave their draws.

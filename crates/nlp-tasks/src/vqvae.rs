@@ -1,0 +1,99 @@
+//! VQ-VAE training glue for the shared loop: square grey images in, reconstruction plus
+//! quantiser loss out, and the held-out reconstruction error as PSNR.
+//!
+//! The codebook learns by gradient here (the loop gives the task a shared model, so the
+//! moving-average update, which changes the model outside the optimizer, is not run).
+
+use burn::module::Module;
+use burn::tensor::{Device, Tensor, TensorData};
+use nlp_models::vqvae::VqVae;
+
+use crate::error::Result;
+use crate::train::{Evaluation, TrainTask};
+
+/// One image: `side × side` grey levels in [0, 1], row-major.
+pub type Image = Vec<f32>;
+
+/// Reconstruction scores over a set of images.
+#[derive(Debug, Clone)]
+pub struct Reconstruction {
+    /// Mean squared error per pixel.
+    pub mse: f64,
+    /// 10·log10(1 / mse): the peak signal-to-noise ratio in dB for images in [0, 1].
+    pub psnr: f64,
+    /// Codebook perplexity over all the set's code positions.
+    pub perplexity: f64,
+    /// How many code positions took each code.
+    pub usage: Vec<u64>,
+}
+
+/// Stack images into `[n, 1, side, side]`.
+pub fn image_batch(images: &[&Image], side: usize, device: &Device) -> Tensor<4> {
+    let mut pixels = Vec::with_capacity(images.len() * side * side);
+    for image in images {
+        pixels.extend_from_slice(image);
+    }
+    Tensor::from_data(
+        TensorData::new(pixels, [images.len(), 1, side, side]),
+        device,
+    )
+}
+
+/// Reconstruct `images` in batches and score them.
+pub fn evaluate_images(model: &VqVae, images: &[Image], side: usize) -> Reconstruction {
+    let device = model.devices().into_iter().next().unwrap_or_default();
+    let k = model.quantizer.num_codes();
+    let (mut squared, mut usage) = (0.0f64, vec![0u64; k]);
+    for chunk in images.chunks(64) {
+        let refs: Vec<&Image> = chunk.iter().collect();
+        let out = model.forward(image_batch(&refs, side, &device));
+        let mse = out.reconstruction_loss.into_scalar::<f32>();
+        squared += f64::from(mse) * chunk.len() as f64;
+        let codes = out.codes.into_data().convert::<i64>();
+        for &c in codes.as_slice::<i64>().unwrap_or(&[]) {
+            usage[c as usize] += 1;
+        }
+    }
+    let mse = squared / images.len().max(1) as f64;
+    let total: u64 = usage.iter().sum();
+    let entropy: f64 = usage
+        .iter()
+        .filter(|&&n| n > 0)
+        .map(|&n| {
+            let p = n as f64 / total as f64;
+            -p * p.ln()
+        })
+        .sum();
+    Reconstruction {
+        mse,
+        psnr: 10.0 * (1.0 / mse.max(1e-12)).log10(),
+        perplexity: entropy.exp(),
+        usage,
+    }
+}
+
+/// The VQ-VAE task: loss on image batches, PSNR on a dev set.
+pub struct VqVaeTask<'a> {
+    /// Side of the square images.
+    pub side: usize,
+    /// Images scored after every epoch.
+    pub dev: &'a [Image],
+}
+
+impl TrainTask for VqVaeTask<'_> {
+    type Model = VqVae;
+    type Example = Image;
+
+    fn loss(&self, model: &VqVae, batch: &[&Image]) -> Tensor<1> {
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        model.forward(image_batch(batch, self.side, &device)).loss()
+    }
+
+    fn evaluate(&self, model: &VqVae) -> Result<Evaluation> {
+        let r = evaluate_images(model, self.dev, self.side);
+        Ok(Evaluation {
+            score: r.psnr,
+            report: format!("mse {:.5} perplexity {:.1}", r.mse, r.perplexity),
+        })
+    }
+}
