@@ -30,7 +30,7 @@ use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::train::{fit, load_weights};
 use bert4burn::tasks::vqvae::{Image, VqVaeTask, evaluate_images, image_batch};
 use clap::{Args, Parser, Subcommand};
-use common::cli::{DataArgs, EvalArgs, TrainArgs};
+use common::cli::{DataArgs, DeviceArgs, EvalArgs, TrainArgs};
 use common::glyphs::{GlyphSet, SIDE, SYSTEM_FONTS, faces, gb2312_hanzi, save_grid_png};
 use common::run_dir::{RunDir, RunInfo};
 use indicatif::{ProgressBar, ProgressStyle};
@@ -70,6 +70,8 @@ enum Command {
         /// Glyph set directory.
         #[arg(long)]
         input: PathBuf,
+        #[command(flatten)]
+        device: DeviceArgs,
     },
 }
 
@@ -107,7 +109,7 @@ fn main() -> ExitCode {
         } => write_data(&data.out, fonts, all, test_font),
         Command::Train(args) => train(&args),
         Command::Eval(args) => eval(&args),
-        Command::Predict { out, input } => predict(&out, &input),
+        Command::Predict { out, input, device } => predict(&out, &input, &device.device()?),
     })
 }
 
@@ -214,6 +216,15 @@ fn write_data(
     Ok(())
 }
 
+/// A glyph set that holds at least one glyph (scores over nothing would mean nothing).
+fn load_set(dir: &std::path::Path) -> anyhow::Result<GlyphSet> {
+    let set = GlyphSet::load(dir)?;
+    if set.is_empty() {
+        bail!("{}: the glyph set is empty", dir.display());
+    }
+    Ok(set)
+}
+
 fn images(set: &GlyphSet, limit: Option<usize>) -> Vec<Image> {
     (0..set.len().min(limit.unwrap_or(usize::MAX)))
         .map(|i| set.image(i))
@@ -222,8 +233,8 @@ fn images(set: &GlyphSet, limit: Option<usize>) -> Vec<Image> {
 
 fn train(args: &Train) -> anyhow::Result<()> {
     let device = args.common.device.device()?;
-    let train = images(&GlyphSet::load(&args.common.train)?, args.limit);
-    let dev = images(&GlyphSet::load(&args.common.dev)?, None);
+    let train = images(&load_set(&args.common.train)?, args.limit);
+    let dev = images(&load_set(&args.common.dev)?, None);
     eprintln!("{} train, {} dev glyphs", train.len(), dev.len());
     let info = RunInfo {
         task: "vqvae".into(),
@@ -275,7 +286,7 @@ fn to_bytes(image: &[f32]) -> Vec<u8> {
 fn eval(args: &EvalArgs) -> anyhow::Result<()> {
     let device = args.device.device()?;
     let (run, model) = open_run(&args.out, &device)?;
-    let test = images(&GlyphSet::load(&args.test)?, None);
+    let test = images(&load_set(&args.test)?, None);
     let scores = evaluate_images(&model, &test, SIDE);
     // 16 test glyphs spread over the set, above their reconstructions.
     let picks: Vec<&Image> = (0..16).map(|i| &test[i * test.len() / 16]).collect();
@@ -319,14 +330,13 @@ fn save_usage_png(path: &std::path::Path, usage: &[u64]) -> anyhow::Result<()> {
     save_grid_png(path, &bars, usage.len().min(32))
 }
 
-fn predict(out: &std::path::Path, input: &std::path::Path) -> anyhow::Result<()> {
-    let device = Device::flex();
-    let (_, model) = open_run(out, &device)?;
-    let set = GlyphSet::load(input)?;
+fn predict(out: &std::path::Path, input: &std::path::Path, device: &Device) -> anyhow::Result<()> {
+    let (_, model) = open_run(out, device)?;
+    let set = load_set(input)?;
     let all = images(&set, None);
     for (chunk_index, chunk) in all.chunks(64).enumerate() {
         let refs: Vec<&Image> = chunk.iter().collect();
-        let codes = model.forward(image_batch(&refs, SIDE, &device)).codes;
+        let codes = model.forward(image_batch(&refs, SIDE, device)).codes;
         let [_, h, w] = codes.dims();
         let values: Vec<i64> = codes.into_data().convert::<i64>().iter::<i64>().collect();
         for (j, grid) in values.chunks(h * w).enumerate() {

@@ -49,8 +49,7 @@ pub fn evaluate_images(model: &VqVae, images: &[Image], side: usize) -> Reconstr
         let out = model.forward(image_batch(&refs, side, &device));
         let mse = out.reconstruction_loss.into_scalar::<f32>();
         squared += f64::from(mse) * chunk.len() as f64;
-        let codes = out.codes.into_data().convert::<i64>();
-        for &c in codes.as_slice::<i64>().unwrap_or(&[]) {
+        for c in out.codes.into_data().convert::<i64>().iter::<i64>() {
             usage[c as usize] += 1;
         }
     }

@@ -120,8 +120,7 @@ impl VectorQuantizer {
         self.codebook.dims()[0]
     }
 
-    /// Nearest code of each vector of `z: [N, D]` by ‖z‖² + ‖e‖² − 2 z·e (one matmul); ties
-    /// go to the lower index.
+    /// Nearest code of each vector of `z: [N, D]` by ‖z‖² + ‖e‖² − 2 z·e (one matmul).
     pub fn nearest(&self, z: Tensor<2>) -> Tensor<1, Int> {
         let [n, _] = z.dims();
         let codebook = self.codebook.val();

@@ -26,7 +26,12 @@ fn evaluation_scores_are_mse_psnr_and_code_use_over_all_images() {
 
     let refs: Vec<&Image> = images.iter().collect();
     let out = model.forward(image_batch(&refs, side, &device));
-    let decoded = out.reconstruction.into_data().try_to_vec::<f32>().unwrap();
+    let decoded = out
+        .reconstruction
+        .clone()
+        .into_data()
+        .try_to_vec::<f32>()
+        .unwrap();
     let pixels: Vec<f32> = images.iter().flatten().copied().collect();
     let mse = pixels
         .iter()
@@ -36,11 +41,16 @@ fn evaluation_scores_are_mse_psnr_and_code_use_over_all_images() {
         / pixels.len() as f64;
     assert!((scores.mse - mse).abs() < 1e-6, "{} vs {mse}", scores.mse);
     assert!((scores.psnr - 10.0 * (1.0 / mse).log10()).abs() < 1e-3);
-    // Every code position of every image is counted once: 70 images × (8/4)² positions.
-    assert_eq!(scores.usage.iter().sum::<u64>(), 70 * 4);
+    // Every code position of every image is counted once, as one unbatched forward assigns
+    // them: 70 images × (8/4)² positions.
+    let mut usage = vec![0u64; 8];
+    for c in out.codes.into_data().convert::<i64>().iter::<i64>() {
+        usage[c as usize] += 1;
+    }
+    assert_eq!(scores.usage, usage);
+    assert_eq!(usage.iter().sum::<u64>(), 70 * 4);
     let total = 280.0;
-    let entropy: f64 = scores
-        .usage
+    let entropy: f64 = usage
         .iter()
         .filter(|&&n| n > 0)
         .map(|&n| -(n as f64 / total) * (n as f64 / total).ln())
