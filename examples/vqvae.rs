@@ -88,6 +88,10 @@ struct Train {
     /// Width of the convolutions.
     #[arg(long, default_value_t = 64)]
     hidden: usize,
+    /// Learn the codebook by its loss β‖sg[z] − e‖² (the post) instead of moving averages
+    /// with dead-code restarts.
+    #[arg(long)]
+    codebook_loss: bool,
     /// Train on the first N glyphs only (quick runs).
     #[arg(long)]
     limit: Option<usize>,
@@ -242,16 +246,14 @@ fn train(args: &Train) -> anyhow::Result<()> {
         max_len: SIDE,
     };
     let run = RunDir::create(&args.common.out, &info)?;
-    let config = VqVaeConfig::new(VectorQuantizerConfig::new(args.codes, args.code_dim))
-        .with_hidden(args.hidden);
+    let quantizer = VectorQuantizerConfig::new(args.codes, args.code_dim)
+        .with_ema_decay((!args.codebook_loss).then_some(0.99));
+    let config = VqVaeConfig::new(quantizer).with_hidden(args.hidden);
     config.save(run.file(MODEL_CONFIG))?;
     let train_device = device.clone().autodiff();
     train_device.seed(args.common.seed);
     let model = config.init(&train_device);
-    let task = VqVaeTask {
-        side: SIDE,
-        dev: &dev,
-    };
+    let task = VqVaeTask::new(SIDE, &dev);
     let mut optim = Adam::new().ema(0.99).init()?;
     let mut loop_config = args.common.config(EPOCHS, 1e-3);
     loop_config.score_name = "dev psnr".into();

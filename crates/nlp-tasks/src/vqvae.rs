@@ -1,11 +1,14 @@
 //! VQ-VAE training glue for the shared loop: square grey images in, reconstruction plus
 //! quantiser loss out, and the held-out reconstruction error as PSNR.
 //!
-//! The codebook learns by gradient here (the loop gives the task a shared model, so the
-//! moving-average update, which changes the model outside the optimizer, is not run).
+//! A quantiser built with `ema_decay` follows moving averages instead of the codebook loss:
+//! after every optimizer step the task re-encodes the batch with the updated encoder, moves
+//! the codebook towards the vectors each code took, and every `restart_every` steps restarts
+//! the codes whose average cluster size fell below `dead_below` at the batch's worst-served
+//! vectors (largest distance to their code), so no code stays unused.
 
 use burn::module::Module;
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Int, Tensor, TensorData};
 use nlp_models::vqvae::VqVae;
 
 use crate::error::Result;
@@ -77,6 +80,38 @@ pub struct VqVaeTask<'a> {
     pub side: usize,
     /// Images scored after every epoch.
     pub dev: &'a [Image],
+    /// With a moving-average codebook, look for dead codes every this many steps (0: never).
+    pub restart_every: usize,
+    /// A code is dead when its average number of vectors per batch is below this.
+    pub dead_below: f64,
+}
+
+impl<'a> VqVaeTask<'a> {
+    /// The task on `side × side` images, scored on `dev`; dead codes (under one vector per
+    /// batch on average) restart every 20 steps.
+    pub fn new(side: usize, dev: &'a [Image]) -> Self {
+        Self {
+            side,
+            dev,
+            restart_every: 20,
+            dead_below: 1.0,
+        }
+    }
+}
+
+/// Row indices of `z: [N, D]` from the largest squared distance to its code in `codebook`
+/// to the smallest: where new codes help the most.
+fn worst_served(z: Tensor<2>, codebook: Tensor<2>, codes: Tensor<1, Int>) -> Vec<usize> {
+    let errors = z
+        .sub(codebook.select(0, codes))
+        .powi_scalar(2)
+        .sum_dim(1)
+        .into_data()
+        .convert::<f32>();
+    let errors: Vec<f32> = errors.iter::<f32>().collect();
+    let mut rows: Vec<usize> = (0..errors.len()).collect();
+    rows.sort_by(|&a, &b| errors[b].total_cmp(&errors[a]));
+    rows
 }
 
 impl TrainTask for VqVaeTask<'_> {
@@ -86,6 +121,24 @@ impl TrainTask for VqVaeTask<'_> {
     fn loss(&self, model: &VqVae, batch: &[&Image]) -> Tensor<1> {
         let device = model.devices().into_iter().next().unwrap_or_default();
         model.forward(image_batch(batch, self.side, &device)).loss()
+    }
+
+    fn after_step(&self, mut model: VqVae, batch: &[&Image], step: usize) -> Result<VqVae> {
+        if model.quantizer.ema.is_none() {
+            return Ok(model);
+        }
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        let z = model
+            .encode(image_batch(batch, self.side, &device))
+            .detach();
+        let codes = model.quantizer.nearest(z.clone());
+        let mut quantizer = model.quantizer.ema_update(z.clone(), codes.clone())?;
+        if self.restart_every > 0 && step % self.restart_every == 0 {
+            let rows = worst_served(z.clone(), quantizer.codebook.val(), codes);
+            quantizer = quantizer.restart_dead_codes(z, self.dead_below, &rows)?.0;
+        }
+        model.quantizer = quantizer;
+        Ok(model)
     }
 
     fn evaluate(&self, model: &VqVae) -> Result<Evaluation> {

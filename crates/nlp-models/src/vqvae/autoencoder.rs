@@ -194,10 +194,10 @@ impl VqVaeConfig {
 impl VqVae {
     /// Encode, quantise and decode `images: [batch, channels, H, W]` (H and W multiples of 4).
     pub fn forward(&self, images: Tensor<4>) -> VqVaeOutput {
-        let z = self.encoder.forward(images.clone());
-        let [batch, code_dim, h, w] = z.dims();
-        // [B, D, h, w] → [B·h·w, D]: one vector per grid position.
-        let flat = z.permute([0, 2, 3, 1]).reshape([batch * h * w, code_dim]);
+        let [batch, _, height, width] = images.dims();
+        let (h, w) = (height / 4, width / 4);
+        let flat = self.encode(images.clone());
+        let code_dim = flat.dims()[1];
         let q = self.quantizer.forward(flat.clone());
         let grid = q
             .quantized
@@ -214,6 +214,14 @@ impl VqVae {
             perplexity: q.perplexity,
             encoded: flat,
         }
+    }
+
+    /// The encoder's vector at every grid position, `[batch·(H/4)·(W/4), code_dim]`, row by
+    /// row within each image (the quantiser's input).
+    pub fn encode(&self, images: Tensor<4>) -> Tensor<2> {
+        let z = self.encoder.forward(images);
+        let [batch, code_dim, h, w] = z.dims();
+        z.permute([0, 2, 3, 1]).reshape([batch * h * w, code_dim])
     }
 
     /// Decode a grid of codes `[batch, h, w]` (e.g. sampled from a prior) into images.

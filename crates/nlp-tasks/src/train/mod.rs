@@ -6,7 +6,8 @@
 //! loss/metric curve at the end, and atomic checkpoints (model + optimizer with its EMA and
 //! schedule + loop position) so that a run killed at any moment resumes and continues exactly as
 //! if it had not stopped: batch order is a function of (seed, epoch) and the dropout generator
-//! is re-seeded from (seed, step) before every step.
+//! is re-seeded from (seed, step) before every step. A task may also change the model after
+//! every step outside the optimizer ([`TrainTask::after_step`]).
 
 mod checkpoint;
 mod clip;
@@ -49,6 +50,19 @@ pub trait TrainTask {
     /// (less padding); `None` keeps the shuffled order.
     fn example_len(&self, _example: &Self::Example) -> Option<usize> {
         None
+    }
+
+    /// Change the model outside the optimizer after optimizer step `step` (counted from 1)
+    /// on `batch`, for state that does not learn by gradient (e.g. a moving-average
+    /// codebook). The change is part of the model, so checkpoints keep it and a resumed run
+    /// continues exactly. The default leaves the model as it is.
+    fn after_step(
+        &self,
+        model: Self::Model,
+        _batch: &[&Self::Example],
+        _step: usize,
+    ) -> Result<Self::Model> {
+        Ok(model)
     }
 }
 
@@ -280,6 +294,7 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
             }
             model = optim.step(config.learning_rate, model, grads);
             state.global_step += 1;
+            model = task.after_step(model, &batch, state.global_step)?;
             state.batch_in_epoch += 1;
             state.step_losses.push(loss_value);
             state.running_loss += loss_value;

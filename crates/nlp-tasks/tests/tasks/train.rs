@@ -12,7 +12,7 @@ use crate::RNG;
 
 /// Every float parameter's values, in visiting order (burnpack bytes also hold parameter ids,
 /// which differ between model instances, so they cannot be compared directly).
-struct Values(Vec<f32>);
+pub(crate) struct Values(pub(crate) Vec<f32>);
 
 impl ModuleVisitor for Values {
     fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
