@@ -334,3 +334,209 @@ fn autoencoder_learns_to_reconstruct_through_the_quantiser() {
             .any(|(a, b)| a != b)
     );
 }
+
+mod prior {
+    use burn::module::Module;
+    use burn::tensor::{Device, Int, Tensor, TensorData};
+    use nlp_models::vqvae::{CodePrior, CodePriorConfig, Sampling, draw};
+    use rand::SeedableRng;
+
+    use super::floats;
+
+    fn tiny_prior(device: &Device, num_codes: usize, positions: usize) -> CodePrior {
+        CodePriorConfig::new(num_codes, positions)
+            .with_hidden(32)
+            .with_layers(2)
+            .with_heads(2)
+            .with_dropout(0.0)
+            .init(device)
+    }
+
+    fn int_matrix(values: Vec<i64>, rows: usize, device: &Device) -> Tensor<2, Int> {
+        let cols = values.len() / rows;
+        Tensor::from_data(TensorData::new(values, [rows, cols]), device)
+    }
+
+    /// log softmax(row)[target] in f64.
+    fn log_p(row: &[f32], target: usize) -> f64 {
+        let max = row.iter().copied().fold(f32::MIN, f32::max) as f64;
+        let sum: f64 = row.iter().map(|&l| (l as f64 - max).exp()).sum();
+        row[target] as f64 - max - sum.ln()
+    }
+
+    #[test]
+    fn a_position_sees_only_the_codes_before_it_and_the_loss_is_their_nll() {
+        let device = Device::flex();
+        device.seed(11);
+        let (k, n) = (7, 12);
+        let prior = tiny_prior(&device, k, n);
+        let codes: Vec<i64> = (0..2 * n as i64).map(|i| (i * 5 + 3) % k as i64).collect();
+        let logits = floats(prior.logits(int_matrix(codes.clone(), 2, &device)));
+        let mut changed = codes.clone();
+        changed[5] = (changed[5] + 1) % k as i64;
+        changed[n + 5] = (changed[n + 5] + 2) % k as i64;
+        let logits2 = floats(prior.logits(int_matrix(changed, 2, &device)));
+        for row in 0..2 {
+            for pos in 0..n {
+                let at = (row * n + pos) * k;
+                let diff: f32 = (0..k)
+                    .map(|c| (logits[at + c] - logits2[at + c]).abs())
+                    .fold(0.0, f32::max);
+                if pos <= 5 {
+                    assert!(diff < 1e-6, "row {row} position {pos} saw a later code");
+                } else if pos == 6 {
+                    assert!(diff > 1e-4, "row {row} position 6 ignores code 5");
+                }
+            }
+        }
+        let hand = -(0..2 * n)
+            .map(|i| log_p(&logits[i * k..(i + 1) * k], codes[i] as usize))
+            .sum::<f64>()
+            / (2 * n) as f64;
+        let loss = floats(prior.loss(int_matrix(codes, 2, &device)))[0] as f64;
+        assert!((loss - hand).abs() < 1e-5, "{loss} vs {hand}");
+    }
+
+    #[test]
+    fn cached_sampling_repeats_the_full_recompute() {
+        let device = Device::flex();
+        device.seed(12);
+        let (k, n) = (9, 10);
+        let prior = tiny_prior(&device, k, n);
+        let settings = Sampling {
+            temperature: 1.0,
+            top_k: 0,
+            seed: 4,
+        };
+        let samples = prior.sample(3, settings, &device);
+        let codes: Vec<i64> = samples
+            .codes
+            .clone()
+            .into_data()
+            .convert::<i64>()
+            .iter::<i64>()
+            .collect();
+        let logits = floats(prior.logits(samples.codes.clone()));
+        for row in 0..3 {
+            let hand: f64 = (0..n)
+                .map(|p| {
+                    let i = row * n + p;
+                    log_p(&logits[i * k..(i + 1) * k], codes[i] as usize)
+                })
+                .sum();
+            let cached = samples.log_likelihood[row];
+            assert!(
+                (hand - cached).abs() < 1e-3,
+                "row {row}: {cached} vs {hand}"
+            );
+        }
+        // The same seed draws the same samples; temperature 0 takes the argmax at every step.
+        let again = prior.sample(3, settings, &device);
+        assert_eq!(floats(again.codes.float()), floats(samples.codes.float()));
+        let greedy = prior.sample(
+            2,
+            Sampling {
+                temperature: 0.0,
+                ..settings
+            },
+            &device,
+        );
+        let greedy_codes: Vec<i64> = greedy
+            .codes
+            .clone()
+            .into_data()
+            .convert::<i64>()
+            .iter::<i64>()
+            .collect();
+        let logits = floats(prior.logits(greedy.codes));
+        for (i, &code) in greedy_codes.iter().enumerate() {
+            let row = &logits[i * k..(i + 1) * k];
+            let best = (0..k).max_by(|&a, &b| row[a].total_cmp(&row[b])).unwrap();
+            assert_eq!(code as usize, best, "greedy position {i}");
+        }
+    }
+
+    #[test]
+    fn draws_follow_the_tempered_truncated_softmax() {
+        let mut rng = rand::rngs::StdRng::seed_from_u64(9);
+        let count = |logits: &[f32], settings: Sampling, rng: &mut rand::rngs::StdRng| {
+            let mut counts = vec![0usize; logits.len()];
+            for _ in 0..20_000 {
+                counts[draw(logits, settings, rng)] += 1;
+            }
+            counts
+                .iter()
+                .map(|&c| c as f64 / 20_000.0)
+                .collect::<Vec<f64>>()
+        };
+        // Top 2 of [0, ln 3, −1, −2]: probabilities 1/4 and 3/4, nothing else.
+        let top2 = Sampling {
+            temperature: 1.0,
+            top_k: 2,
+            seed: 0,
+        };
+        let f = count(&[0.0, 3f32.ln(), -1.0, -2.0], top2, &mut rng);
+        assert_eq!((f[2], f[3]), (0.0, 0.0));
+        assert!(
+            (f[0] - 0.25).abs() < 0.015 && (f[1] - 0.75).abs() < 0.015,
+            "{f:?}"
+        );
+        // Temperature 2 on [0, ln 4]: exp(l/2) ∝ [1, 2], so 1/3 and 2/3.
+        let warm = Sampling {
+            temperature: 2.0,
+            top_k: 0,
+            seed: 0,
+        };
+        let f = count(&[0.0, 4f32.ln()], warm, &mut rng);
+        assert!((f[0] - 1.0 / 3.0).abs() < 0.015, "{f:?}");
+    }
+
+    #[test]
+    fn a_tiny_prior_learns_a_code_rule_and_its_samples_follow_it() {
+        use burn::optim::{AdamConfig, GradientsParams};
+        let device = Device::flex().autodiff();
+        device.seed(13);
+        let (k, n) = (6, 8);
+        // Sequences start anywhere and step by 1 (even start) or 2 (odd start), modulo K.
+        let rule = |start: i64| -> Vec<i64> {
+            let step = 1 + start % 2;
+            (0..n as i64)
+                .map(|i| (start + i * step) % k as i64)
+                .collect()
+        };
+        let data: Vec<i64> = (0..12).flat_map(|i| rule(i % k as i64)).collect();
+        let batch = int_matrix(data, 12, &device);
+        let mut prior = tiny_prior(&device, k, n);
+        let mut optim = AdamConfig::new().init();
+        let mut loss = f32::MAX;
+        for _ in 0..150 {
+            let l = prior.loss(batch.clone());
+            loss = floats(l.clone())[0];
+            let grads = GradientsParams::from_grads(l.backward(), &prior);
+            prior = optim.step(3e-3, prior, grads);
+        }
+        // Only the first code is uncertain: the bound is ln(6)/8 nats per code.
+        let bound = (k as f32).ln() / n as f32;
+        assert!(loss < bound + 0.05, "loss {loss}, bound {bound}");
+        let prior = prior.valid();
+        let plain = Device::flex();
+        let settings = Sampling {
+            temperature: 0.7,
+            top_k: 0,
+            seed: 1,
+        };
+        let samples = prior.sample(16, settings, &plain);
+        let codes: Vec<i64> = samples
+            .codes
+            .into_data()
+            .convert::<i64>()
+            .iter::<i64>()
+            .collect();
+        let mut starts = std::collections::BTreeSet::new();
+        for sample in codes.chunks(n) {
+            assert_eq!(sample, rule(sample[0]).as_slice(), "sample breaks the rule");
+            starts.insert(sample[0]);
+        }
+        assert!(starts.len() >= 3, "samples start at {starts:?} only");
+    }
+}
