@@ -25,10 +25,14 @@ use std::process::ExitCode;
 use anyhow::{Context, bail};
 use bert4burn::burn::config::Config;
 use bert4burn::burn::tensor::Device;
-use bert4burn::models::vqvae::{VectorQuantizerConfig, VqVae, VqVaeConfig};
+use bert4burn::models::vqvae::{
+    CodePrior, CodePriorConfig, Sampling, VectorQuantizerConfig, VqVae, VqVaeConfig,
+};
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::train::{fit, load_weights};
-use bert4burn::tasks::vqvae::{Image, VqVaeTask, evaluate_images, image_batch};
+use bert4burn::tasks::vqvae::{
+    Image, PriorTask, VqVaeTask, evaluate_images, image_batch, image_codes, prior_nll,
+};
 use clap::{Args, Parser, Subcommand};
 use common::cli::{DataArgs, DeviceArgs, EvalArgs, TrainArgs};
 use common::glyphs::{GlyphSet, SIDE, SYSTEM_FONTS, faces, gb2312_hanzi, save_grid_png};
@@ -62,17 +66,33 @@ enum Command {
     Train(Train),
     /// Score a run on a glyph set; the last line is `test mse=… psnr=… perplexity=…`.
     Eval(EvalArgs),
-    /// The code grid of every glyph of a glyph set (`--input DIR`), as JSON lines.
-    Predict {
-        /// Run directory written by `train`.
-        #[arg(long)]
-        out: PathBuf,
-        /// Glyph set directory.
-        #[arg(long)]
-        input: PathBuf,
-        #[command(flatten)]
-        device: DeviceArgs,
-    },
+    /// The code grid of every glyph of a glyph set (`--input DIR`) as JSON lines, and/or
+    /// `--samples N` glyphs drawn from the prior into `RUN/samples.png`.
+    Predict(Predict),
+}
+
+#[derive(Args)]
+struct Predict {
+    /// Run directory written by `train`.
+    #[arg(long)]
+    out: PathBuf,
+    /// Glyph set directory whose code grids to print.
+    #[arg(long, required_unless_present = "samples")]
+    input: Option<PathBuf>,
+    /// Draw this many glyphs from the prior.
+    #[arg(long)]
+    samples: Option<usize>,
+    /// Sampling temperature.
+    #[arg(long, default_value_t = 1.0)]
+    temperature: f64,
+    /// Draw among the most likely codes only (0: all).
+    #[arg(long, default_value_t = 0)]
+    top_k: usize,
+    /// Seed of the draws.
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    #[command(flatten)]
+    device: DeviceArgs,
 }
 
 #[derive(Args)]
@@ -92,12 +112,26 @@ struct Train {
     /// with dead-code restarts.
     #[arg(long)]
     codebook_loss: bool,
+    /// Epochs of the prior over the trained model's code grids (0: no prior).
+    #[arg(long, default_value_t = 2)]
+    prior_epochs: usize,
+    /// Width of the prior's transformer.
+    #[arg(long, default_value_t = 128)]
+    prior_hidden: usize,
+    /// Blocks of the prior's transformer.
+    #[arg(long, default_value_t = 3)]
+    prior_layers: usize,
     /// Train on the first N glyphs only (quick runs).
     #[arg(long)]
     limit: Option<usize>,
 }
 
 const MODEL_CONFIG: &str = "vqvae.json";
+/// Side of the code grid: the encoder divides each side by 4.
+const GRID: usize = SIDE / 4;
+/// The prior's configuration and run (checkpoints, best weights, curve) inside the run directory.
+const PRIOR_CONFIG: &str = "prior.json";
+const PRIOR_DIR: &str = "prior";
 const EPOCHS: usize = 4;
 
 /// Characters per face in `preview.png`.
@@ -113,7 +147,7 @@ fn main() -> ExitCode {
         } => write_data(&data.out, fonts, all, test_font),
         Command::Train(args) => train(&args),
         Command::Eval(args) => eval(&args),
-        Command::Predict { out, input, device } => predict(&out, &input, &device.device()?),
+        Command::Predict(args) => predict(&args),
     })
 }
 
@@ -266,7 +300,59 @@ fn train(args: &Train) -> anyhow::Result<()> {
     );
     let best = state.epoch_scores.iter().copied().fold(f64::MIN, f64::max);
     println!("dev psnr={best:.2}");
+    if args.prior_epochs > 0 {
+        train_prior(args, &run, &train, &dev)?;
+    }
     Ok(())
+}
+
+/// Stage two: the prior over the code grids of the best VQ-VAE weights, in `RUN/prior`.
+fn train_prior(args: &Train, run: &RunDir, train: &[Image], dev: &[Image]) -> anyhow::Result<()> {
+    let device = args.common.device.device()?;
+    let (_, vqvae) = open_run(&args.common.out, &device)?;
+    eprintln!(
+        "encoding {} + {} glyphs for the prior",
+        train.len(),
+        dev.len()
+    );
+    let train_codes = image_codes(&vqvae, train, SIDE);
+    let dev_codes = image_codes(&vqvae, dev, SIDE);
+    let positions = train_codes.first().map_or(0, Vec::len);
+    let config = CodePriorConfig::new(vqvae.quantizer.num_codes(), positions)
+        .with_hidden(args.prior_hidden)
+        .with_layers(args.prior_layers);
+    config.save(run.file(PRIOR_CONFIG))?;
+    let train_device = device.autodiff();
+    train_device.seed(args.common.seed);
+    let prior = config.init(&train_device);
+    let mut optim = Adam::new().ema(0.99).init()?;
+    let mut loop_config = args.common.config(args.prior_epochs, 5e-4);
+    loop_config.out_dir = run.file(PRIOR_DIR);
+    loop_config.score_name = "dev -nll".into();
+    let task = PriorTask { dev: &dev_codes };
+    let outcome = fit(&task, prior, &mut optim, &train_codes, &loop_config)?;
+    let best = outcome
+        .state
+        .best_score
+        .context("the prior was never evaluated")?;
+    println!(
+        "prior training took {:.1}s over {} steps",
+        outcome.state.train_seconds, outcome.state.global_step
+    );
+    println!("prior dev nll={:.4} nats/code", -best);
+    Ok(())
+}
+
+/// The run's prior, when `train` trained one.
+fn open_prior(run: &RunDir, device: &Device) -> anyhow::Result<Option<CodePrior>> {
+    let path = run.file(PRIOR_CONFIG);
+    if !path.exists() {
+        return Ok(None);
+    }
+    let config =
+        CodePriorConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
+    let weights = run.file(PRIOR_DIR).join("best.bpk");
+    Ok(Some(load_weights(config.init(device), &weights)?))
 }
 
 fn open_run(out: &std::path::Path, device: &Device) -> anyhow::Result<(RunDir, VqVae)> {
@@ -307,6 +393,13 @@ fn eval(args: &EvalArgs) -> anyhow::Result<()> {
         run.file("reconstructions.png").display(),
         run.file("codebook.png").display()
     );
+    if let Some(prior) = open_prior(&run, &device)? {
+        let nll = prior_nll(&prior, &image_codes(&model, &test, SIDE));
+        println!(
+            "prior test nll={nll:.4} nats/code (code perplexity {:.2})",
+            nll.exp()
+        );
+    }
     println!(
         "test mse={:.5} psnr={:.2} perplexity={:.1}",
         scores.mse, scores.psnr, scores.perplexity
@@ -332,22 +425,48 @@ fn save_usage_png(path: &std::path::Path, usage: &[u64]) -> anyhow::Result<()> {
     save_grid_png(path, &bars, usage.len().min(32))
 }
 
-fn predict(out: &std::path::Path, input: &std::path::Path, device: &Device) -> anyhow::Result<()> {
-    let (_, model) = open_run(out, device)?;
-    let set = load_set(input)?;
-    let all = images(&set, None);
-    for (chunk_index, chunk) in all.chunks(64).enumerate() {
-        let refs: Vec<&Image> = chunk.iter().collect();
-        let codes = model.forward(image_batch(&refs, SIDE, device)).codes;
-        let [_, h, w] = codes.dims();
-        let values: Vec<i64> = codes.into_data().convert::<i64>().iter::<i64>().collect();
-        for (j, grid) in values.chunks(h * w).enumerate() {
-            let (c, face) = &set.index[chunk_index * 64 + j];
-            let rows: Vec<&[i64]> = grid.chunks(w).collect();
+fn predict(args: &Predict) -> anyhow::Result<()> {
+    let device = args.device.device()?;
+    let (run, model) = open_run(&args.out, &device)?;
+    if let Some(input) = &args.input {
+        let set = load_set(input)?;
+        for (grid, (c, face)) in image_codes(&model, &images(&set, None), SIDE)
+            .iter()
+            .zip(&set.index)
+        {
+            let rows: Vec<&[i64]> = grid.chunks(GRID).collect();
             common::emit(
                 serde_json::json!({ "char": c.to_string(), "face": face, "codes": rows }),
             )?;
         }
+    }
+    if let Some(n) = args.samples {
+        let prior = open_prior(&run, &device)?.with_context(|| {
+            format!(
+                "{}: no prior (train with --prior-epochs > 0)",
+                run.file(PRIOR_CONFIG).display()
+            )
+        })?;
+        let settings = Sampling {
+            temperature: args.temperature,
+            top_k: args.top_k,
+            seed: args.seed,
+        };
+        let samples = prior.sample(n, settings, &device);
+        let codes = samples.codes.reshape([n, GRID, GRID]);
+        let pixels = model
+            .decode_codes(codes)
+            .into_data()
+            .try_to_vec::<f32>()
+            .map_err(|e| anyhow::anyhow!("decoded samples: {e:?}"))?;
+        let grid: Vec<Vec<u8>> = pixels.chunks(SIDE * SIDE).map(to_bytes).collect();
+        let path = run.file("samples.png");
+        save_grid_png(&path, &grid, n.min(16))?;
+        let mean_ll = samples.log_likelihood.iter().sum::<f64>() / n.max(1) as f64;
+        eprintln!(
+            "wrote {} ({n} samples, mean log-likelihood {mean_ll:.1} nats)",
+            path.display()
+        );
     }
     Ok(())
 }

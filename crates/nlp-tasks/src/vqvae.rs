@@ -1,5 +1,6 @@
 //! VQ-VAE training glue for the shared loop: square grey images in, reconstruction plus
-//! quantiser loss out, and the held-out reconstruction error as PSNR.
+//! quantiser loss out, and the held-out reconstruction error as PSNR; then the prior over the
+//! trained model's code grids, scored by held-out negative log-likelihood.
 //!
 //! A quantiser built with `ema_decay` follows moving averages instead of the codebook loss:
 //! after every optimizer step the task re-encodes the batch with the updated encoder, moves
@@ -9,7 +10,7 @@
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use nlp_models::vqvae::VqVae;
+use nlp_models::vqvae::{CodePrior, VqVae};
 
 use crate::error::Result;
 use crate::train::{Evaluation, TrainTask};
@@ -146,6 +147,64 @@ impl TrainTask for VqVaeTask<'_> {
         Ok(Evaluation {
             score: r.psnr,
             report: format!("mse {:.5} perplexity {:.1}", r.mse, r.perplexity),
+        })
+    }
+}
+
+/// The code grid of every image, row by row, in batches of 64.
+pub fn image_codes(model: &VqVae, images: &[Image], side: usize) -> Vec<Vec<i64>> {
+    let device = model.devices().into_iter().next().unwrap_or_default();
+    let mut grids = Vec::with_capacity(images.len());
+    for chunk in images.chunks(64) {
+        let refs: Vec<&Image> = chunk.iter().collect();
+        let codes = model.forward(image_batch(&refs, side, &device)).codes;
+        let [_, h, w] = codes.dims();
+        let values: Vec<i64> = codes.into_data().convert::<i64>().iter::<i64>().collect();
+        grids.extend(values.chunks(h * w).map(<[i64]>::to_vec));
+    }
+    grids
+}
+
+/// Stack code grids of equal length into `[n, positions]`.
+pub fn code_batch(grids: &[&Vec<i64>], device: &Device) -> Tensor<2, Int> {
+    let positions = grids.first().map_or(0, |g| g.len());
+    let flat: Vec<i64> = grids.iter().flat_map(|g| g.iter().copied()).collect();
+    Tensor::from_data(TensorData::new(flat, [grids.len(), positions]), device)
+}
+
+/// Mean negative log-likelihood per code (nats) of `grids` under `prior`, in batches of 64.
+pub fn prior_nll(prior: &CodePrior, grids: &[Vec<i64>]) -> f64 {
+    let device = prior.devices().into_iter().next().unwrap_or_default();
+    let mut total = 0.0f64;
+    for chunk in grids.chunks(64) {
+        let refs: Vec<&Vec<i64>> = chunk.iter().collect();
+        let loss = prior.loss(code_batch(&refs, &device)).into_scalar::<f32>();
+        total += f64::from(loss) * chunk.len() as f64;
+    }
+    total / grids.len().max(1) as f64
+}
+
+/// The prior's task: next-code cross-entropy on code grids; the dev score is minus the mean
+/// negative log-likelihood per code.
+pub struct PriorTask<'a> {
+    /// Code grids scored after every epoch.
+    pub dev: &'a [Vec<i64>],
+}
+
+impl TrainTask for PriorTask<'_> {
+    type Model = CodePrior;
+    type Example = Vec<i64>;
+
+    fn loss(&self, model: &CodePrior, batch: &[&Vec<i64>]) -> Tensor<1> {
+        let device = model.devices().into_iter().next().unwrap_or_default();
+        model.loss(code_batch(batch, &device))
+    }
+
+    fn evaluate(&self, model: &CodePrior) -> Result<Evaluation> {
+        let nll = prior_nll(model, self.dev);
+        Ok(Evaluation {
+            score: -nll,
+            report: format!("nll {nll:.4} nats/code, code perplexity {:.2}", nll.exp()),
         })
     }
 }

@@ -177,3 +177,47 @@ fn a_killed_moving_average_run_with_restarts_resumes_exactly() {
     std::fs::remove_dir_all(&straight).ok();
     std::fs::remove_dir_all(&resumed).ok();
 }
+
+#[test]
+fn code_grids_and_prior_nll_are_batched_without_changing_them() {
+    use nlp_models::vqvae::CodePriorConfig;
+    use nlp_tasks::vqvae::{code_batch, image_codes, prior_nll};
+
+    let _guard = crate::RNG.lock().unwrap_or_else(|e| e.into_inner());
+    let device = Device::flex();
+    device.seed(4);
+    let model = VqVaeConfig::new(VectorQuantizerConfig::new(8, 4))
+        .with_hidden(8)
+        .with_residual_blocks(1)
+        .init(&device);
+    // 70 images: more than one batch of 64.
+    let images: Vec<Image> = (0..70)
+        .map(|i| {
+            (0..64)
+                .map(|p| ((i * 3 + p * 5) % 7) as f32 / 6.0)
+                .collect()
+        })
+        .collect();
+    let grids = image_codes(&model, &images, 8);
+    assert_eq!(grids.len(), 70);
+    for i in [0, 63, 64, 69] {
+        let one = model.forward(image_batch(&[&images[i]], 8, &device)).codes;
+        let one: Vec<i64> = one.into_data().convert::<i64>().iter::<i64>().collect();
+        assert_eq!(grids[i], one, "image {i}");
+    }
+    let prior = CodePriorConfig::new(8, 4)
+        .with_hidden(16)
+        .with_layers(1)
+        .with_heads(2)
+        .with_dropout(0.0)
+        .init(&device);
+    // The mean over grids of each grid's own mean NLL per code.
+    let by_one: f64 = grids
+        .iter()
+        .map(|g| f64::from(prior.loss(code_batch(&[g], &device)).into_scalar::<f32>()))
+        .sum::<f64>()
+        / 70.0;
+    let batched = prior_nll(&prior, &grids);
+    assert!((batched - by_one).abs() < 1e-5, "{batched} vs {by_one}");
+    assert!(batched > 0.0);
+}
