@@ -60,6 +60,10 @@ pub enum Error {
         /// The same for dev.
         dev: (usize, usize, usize),
     },
+    /// Generation settings or a model that do not fit (e.g. `n_best` above `beams`, a step
+    /// where no token is allowed).
+    #[error("generation: {0}")]
+    Generation(String),
     /// Nothing to train on.
     #[error("no training examples")]
     NoExamples,

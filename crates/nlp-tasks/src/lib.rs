@@ -17,6 +17,7 @@
 //! generation with a cached, batched beam-search decoder.
 
 mod error;
+pub mod generate;
 pub mod ner;
 pub mod train;
 pub mod triples;

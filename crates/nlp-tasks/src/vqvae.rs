@@ -134,7 +134,7 @@ impl TrainTask for VqVaeTask<'_> {
             .detach();
         let codes = model.quantizer.nearest(z.clone());
         let mut quantizer = model.quantizer.ema_update(z.clone(), codes.clone())?;
-        if self.restart_every > 0 && step % self.restart_every == 0 {
+        if self.restart_every > 0 && step.is_multiple_of(self.restart_every) {
             let rows = worst_served(z.clone(), quantizer.codebook.val(), codes);
             quantizer = quantizer.restart_dead_codes(z, self.dead_below, &rows)?.0;
         }

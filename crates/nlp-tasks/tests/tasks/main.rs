@@ -1,6 +1,7 @@
 //! Checks of `nlp-tasks` (one test binary).
 
 mod bert_ner;
+mod generate;
 mod kill;
 mod ner;
 mod tagger;
