@@ -19,6 +19,7 @@
 mod error;
 pub mod generate;
 pub mod ner;
+pub mod seq2seq;
 pub mod train;
 pub mod triples;
 pub mod units;

@@ -59,13 +59,36 @@ impl BertEmbeddings {
         start: usize,
     ) -> Tensor<3> {
         let [batch, len] = input_ids.dims();
+        let positions = self.position_embeddings.forward(batch, len, start);
+        self.embed(input_ids, token_type_ids, positions)
+    }
+
+    /// Embed at explicit `position_ids: [batch, len]` (rows of different source lengths
+    /// decoded together each continue at their own position).
+    pub fn forward_at(
+        &self,
+        input_ids: Tensor<2, Int>,
+        token_type_ids: Option<Tensor<2, Int>>,
+        position_ids: Tensor<2, Int>,
+    ) -> Tensor<3> {
+        let positions = self.position_embeddings.forward_ids(position_ids);
+        self.embed(input_ids, token_type_ids, positions)
+    }
+
+    fn embed(
+        &self,
+        input_ids: Tensor<2, Int>,
+        token_type_ids: Option<Tensor<2, Int>>,
+        positions: Tensor<3>,
+    ) -> Tensor<3> {
+        let [batch, len] = input_ids.dims();
         let device = input_ids.device();
         let token_type_ids = token_type_ids.unwrap_or_else(|| Tensor::zeros([batch, len], &device));
         let x = self
             .word_embeddings
             .forward(input_ids)
             .add(self.token_type_embeddings.forward(token_type_ids))
-            .add(self.position_embeddings.forward(batch, len, start));
+            .add(positions);
         self.dropout.forward(self.layer_norm.forward(x))
     }
 }

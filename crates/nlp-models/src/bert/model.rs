@@ -62,6 +62,9 @@ pub struct BertInput {
     /// A caller's own attention mask `[batch, len, len]` (`true` = visible), used as given
     /// instead of the mode's.
     pub attention_mask: Option<Tensor<3, Bool>>,
+    /// Position ids `[batch, len]`; `0..len` (after the cached positions, in
+    /// [`Bert::forward_cached`]) when absent.
+    pub position_ids: Option<Tensor<2, Int>>,
     /// Also return every block's output.
     pub output_hidden_states: bool,
     /// Also return the last block's output before its final LayerNorm.
@@ -76,6 +79,7 @@ impl BertInput {
             token_type_ids: None,
             padding: None,
             attention_mask: None,
+            position_ids: None,
             output_hidden_states: false,
             output_last_pre_norm: false,
         }
@@ -96,6 +100,12 @@ impl BertInput {
     /// Use this attention mask instead of the mode's.
     pub fn mask(mut self, mask: Tensor<3, Bool>) -> Self {
         self.attention_mask = Some(mask);
+        self
+    }
+
+    /// Set the position ids.
+    pub fn positions(mut self, position_ids: Tensor<2, Int>) -> Self {
+        self.position_ids = Some(position_ids);
         self
     }
 
@@ -137,7 +147,9 @@ pub struct BertOutput {
 pub struct BertCache {
     layers: Vec<KvCache>,
     token_types: Option<Tensor<2, Int>>,
-    padding: Option<Tensor<2, Bool>>,
+    /// 1 = real token. Kept as integers: Flex stores boolean tensors from different ops
+    /// (comparisons, `full`, `select`) as different element types, which `cat` refuses.
+    padding: Option<Tensor<2, Int>>,
 }
 
 impl BertCache {
@@ -235,9 +247,7 @@ impl Bert {
             .attention_mask
             .unwrap_or_else(|| self.mode_mask(token_types.clone(), padding));
 
-        let x = self
-            .embeddings
-            .forward(input.input_ids, Some(token_types), 0);
+        let x = self.embed(input.input_ids, token_types, input.position_ids, 0);
         self.encode(x, attention_mask, None, asked)
     }
 
@@ -307,12 +317,10 @@ impl Bert {
             .padding
             .unwrap_or_else(|| mask::padding_from_ids(input.input_ids.clone(), self.pad_id as i64));
         let all_types = cat_int(cache.token_types.take(), token_types.clone());
-        let all_padding = match cache.padding.take() {
-            Some(old) => Tensor::cat(vec![old, padding], 1),
-            None => padding,
-        };
+        let all_padding = cat_int(cache.padding.take(), padding.int());
         cache.token_types = Some(all_types.clone());
         cache.padding = Some(all_padding.clone());
+        let all_padding = all_padding.greater_elem(0);
         let total = start + new;
         let attention_mask = input.attention_mask.unwrap_or_else(|| {
             self.mode_mask(all_types, all_padding)
@@ -322,10 +330,22 @@ impl Bert {
             cache.layers = vec![KvCache::new(); self.layers.len()];
         }
 
-        let x = self
-            .embeddings
-            .forward(input.input_ids, Some(token_types), start);
+        let x = self.embed(input.input_ids, token_types, input.position_ids, start);
         self.encode(x, attention_mask, Some(&mut cache.layers), asked)
+    }
+
+    /// The embeddings at the given position ids, or at `start..`.
+    fn embed(
+        &self,
+        ids: Tensor<2, Int>,
+        token_types: Tensor<2, Int>,
+        positions: Option<Tensor<2, Int>>,
+        start: usize,
+    ) -> Tensor<3> {
+        match positions {
+            Some(p) => self.embeddings.forward_at(ids, Some(token_types), p),
+            None => self.embeddings.forward(ids, Some(token_types), start),
+        }
     }
 
     /// Keep only the vocabulary rows `keep` (bert4keras' `keep_tokens`): new id `i` is old id

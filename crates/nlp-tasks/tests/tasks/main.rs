@@ -4,6 +4,7 @@ mod bert_ner;
 mod generate;
 mod kill;
 mod ner;
+mod seq2seq;
 mod tagger;
 mod train;
 mod triples;
