@@ -26,7 +26,7 @@ pub enum UnilmState {
     /// Per-layer keys and values of everything fed so far, and each row's next position.
     Cached {
         /// The cache.
-        cache: BertCache,
+        cache: Box<BertCache>,
         /// Position id of each row's next token (sources of different lengths share the
         /// padded cache, each row continues at its own position).
         next_position: Vec<usize>,
@@ -192,7 +192,7 @@ impl StepModel for UnilmGenerator {
         let last: Vec<usize> = source_lens.iter().map(|n| n - 1).collect();
         let logits = self.logits_at(out.last_hidden_state, &last)?;
         let state = UnilmState::Cached {
-            cache,
+            cache: Box::new(cache),
             next_position: source_lens,
         };
         Ok((state, logits))
