@@ -327,6 +327,8 @@ fn train_prior(args: &Train, run: &RunDir, train: &[Image], dev: &[Image]) -> an
     let prior = config.init(&train_device);
     let mut optim = Adam::new().ema(0.99).init()?;
     let mut loop_config = args.common.config(args.prior_epochs, 5e-4);
+    // `--epochs` is the autoencoder's.
+    loop_config.epochs = args.prior_epochs;
     loop_config.out_dir = run.file(PRIOR_DIR);
     loop_config.score_name = "dev -nll".into();
     let task = PriorTask { dev: &dev_codes };

@@ -157,10 +157,13 @@ pub fn image_codes(model: &VqVae, images: &[Image], side: usize) -> Vec<Vec<i64>
     let mut grids = Vec::with_capacity(images.len());
     for chunk in images.chunks(64) {
         let refs: Vec<&Image> = chunk.iter().collect();
-        let codes = model.forward(image_batch(&refs, side, &device)).codes;
-        let [_, h, w] = codes.dims();
+        // The encoder and the quantiser only: no decoding.
+        let codes = model
+            .quantizer
+            .nearest(model.encode(image_batch(&refs, side, &device)));
         let values: Vec<i64> = codes.into_data().convert::<i64>().iter::<i64>().collect();
-        grids.extend(values.chunks(h * w).map(<[i64]>::to_vec));
+        let per_image = values.len() / chunk.len().max(1);
+        grids.extend(values.chunks(per_image.max(1)).map(<[i64]>::to_vec));
     }
     grids
 }

@@ -2,5 +2,7 @@
 //! ([`crate::generate`]).
 
 mod unilm;
+mod unilm_loss;
 
 pub use unilm::{UnilmGenerator, UnilmState};
+pub use unilm_loss::{Seq2SeqExample, unilm_loss};

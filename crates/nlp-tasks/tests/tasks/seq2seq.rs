@@ -29,6 +29,9 @@ fn random_unilm() -> Bert {
         .weight
         .clone()
         .map(|w| w.mul_scalar(10.0));
+    // Parameters are drawn when first used: use them all while holding the generator.
+    let ids = burn::tensor::Tensor::<2, burn::tensor::Int>::zeros([1, 2], &device);
+    let _ = bert.forward(nlp_models::bert::BertInput::new(ids));
     bert
 }
 
@@ -136,4 +139,48 @@ fn generation_needs_a_unilm_bert_with_its_head_and_room_for_the_positions() {
         let err = generate(&generator, &long, &config_no_end, Constraints::none()).unwrap_err();
         assert!(err.to_string().contains("positions"), "{err}");
     }
+}
+
+#[test]
+fn the_unilm_loss_is_the_teacher_forced_nll_of_the_incremental_decoder() {
+    use nlp_tasks::generate::StepModel;
+    use nlp_tasks::seq2seq::{Seq2SeqExample, unilm_loss};
+
+    let bert = random_unilm();
+    let examples: Vec<Seq2SeqExample> = sources()
+        .into_iter()
+        .enumerate()
+        .map(|(i, source)| Seq2SeqExample {
+            source,
+            target: (0..1 + i)
+                .map(|j| 4 + (i * 3 + j * 11) % 30)
+                .chain([2])
+                .collect(),
+        })
+        .collect();
+    let refs: Vec<&Seq2SeqExample> = examples.iter().collect();
+    let loss = f64::from(unilm_loss(&bert, &refs).into_scalar::<f32>());
+    // The same quantity through the cached decoder: feed each target token after the source
+    // and read -log p of the token that follows, summed over all targets.
+    let generator = UnilmGenerator::new(&bert).unwrap();
+    let (mut total, mut count) = (0.0f64, 0usize);
+    for e in &examples {
+        let (mut state, mut logits) = generator.prefill(std::slice::from_ref(&e.source)).unwrap();
+        for (k, &t) in e.target.iter().enumerate() {
+            let max = logits.iter().copied().fold(f32::MIN, f32::max) as f64;
+            let log_sum = logits
+                .iter()
+                .map(|&l| (l as f64 - max).exp())
+                .sum::<f64>()
+                .ln()
+                + max;
+            total -= logits[t] as f64 - log_sum;
+            count += 1;
+            if k + 1 < e.target.len() {
+                logits = generator.step(&mut state, &[t]).unwrap();
+            }
+        }
+    }
+    let expected = total / count as f64;
+    assert!((loss - expected).abs() < 1e-4, "{loss} vs {expected}");
 }
