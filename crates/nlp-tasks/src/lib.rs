@@ -18,6 +18,7 @@
 
 mod error;
 pub mod generate;
+mod jsonl;
 pub mod ner;
 pub mod seq2seq;
 pub mod train;

@@ -10,6 +10,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::jsonl::{read_json_lines, write_json_lines};
 
 /// One (subject, predicate, object) triple as strings.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -103,41 +104,15 @@ impl Schema {
     }
 }
 
-fn json_lines<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<Vec<(usize, T)>> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
-    let mut out = Vec::new();
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let line_err = |message: String| Error::Line {
-            path: path.to_path_buf(),
-            line: index + 1,
-            message,
-        };
-        let line = std::str::from_utf8(raw).map_err(|_| line_err("not valid UTF-8".into()))?;
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let value = serde_json::from_str(line).map_err(|e| line_err(e.to_string()))?;
-        out.push((index + 1, value));
-    }
-    if out.is_empty() {
-        return Err(Error::Empty {
-            path: path.to_path_buf(),
-            what: "lines",
-        });
-    }
-    Ok(out)
-}
-
 /// Read a schema file (`all_50_schemas` format).
 pub fn load_schema(path: &Path) -> Result<Schema> {
-    let entries: Vec<SchemaEntry> = json_lines(path)?.into_iter().map(|(_, e)| e).collect();
+    let entries: Vec<SchemaEntry> = read_json_lines(path)?.into_iter().map(|(_, e)| e).collect();
     Ok(Schema::new(entries))
 }
 
 /// Read samples; a predicate missing from `schema` is an error naming its line.
 pub fn load_samples(path: &Path, schema: &Schema) -> Result<Vec<Sample>> {
-    let lines: Vec<(usize, Sample)> = json_lines(path)?;
+    let lines: Vec<(usize, Sample)> = read_json_lines(path)?;
     for (line, sample) in &lines {
         if let Some(t) = sample
             .spo_list
@@ -154,24 +129,14 @@ pub fn load_samples(path: &Path, schema: &Schema) -> Result<Vec<Sample>> {
     Ok(lines.into_iter().map(|(_, s)| s).collect())
 }
 
-/// Write samples as JSON lines.
-pub fn save_samples(path: &Path, samples: &[Sample]) -> std::io::Result<()> {
-    let mut out = String::new();
-    for s in samples {
-        out.push_str(&serde_json::to_string(s).expect("samples serialize"));
-        out.push('\n');
-    }
-    std::fs::write(path, out)
+/// Write samples as JSON lines (atomically).
+pub fn save_samples(path: &Path, samples: &[Sample]) -> Result<()> {
+    write_json_lines(path, samples)
 }
 
-/// Write a schema as JSON lines.
-pub fn save_schema(path: &Path, schema: &Schema) -> std::io::Result<()> {
-    let mut out = String::new();
-    for e in &schema.entries {
-        out.push_str(&serde_json::to_string(e).expect("schema serializes"));
-        out.push('\n');
-    }
-    std::fs::write(path, out)
+/// Write a schema as JSON lines (atomically).
+pub fn save_schema(path: &Path, schema: &Schema) -> Result<()> {
+    write_json_lines(path, &schema.entries)
 }
 
 /// First occurrence of `needle` in `haystack` (any element type), as a half-open range.

@@ -6,6 +6,7 @@ mod kill;
 mod ner;
 mod seq2seq;
 mod tagger;
+mod titles;
 mod train;
 mod triples;
 mod vqvae;
