@@ -1,5 +1,4 @@
-//! VQ-VAE on glyph images of Chinese characters (issue #17, in progress: data, training,
-//! evaluation and codes are here; the autoregressive prior and its samples are still to come).
+//! VQ-VAE on glyph images of Chinese characters, with an autoregressive prior over the codes.
 //!
 //! ```sh
 //! cargo xtask data glyphs            # installs the Debian CJK fonts when missing, then:
@@ -8,10 +7,15 @@
 //!     --dev data-cache/glyphs/test-chars --out runs/vqvae
 //! cargo run --release --example vqvae -- eval --out runs/vqvae --test data-cache/glyphs/test-font
 //! cargo run --release --example vqvae -- predict --out runs/vqvae --input data-cache/glyphs/test-chars
+//! cargo run --release --example vqvae -- predict --out runs/vqvae --samples 16 --top-k 8
 //! ```
+//! `train` fits the autoencoder, then the prior (a causal transformer over each glyph's code
+//! grid) on the codes of the best autoencoder, in `RUN/prior`.
 //! `eval` prints `test mse=… psnr=… perplexity=…` last and writes `reconstructions.png` (test
 //! glyphs above their reconstructions) and `codebook.png` (how often each code is used) into the
-//! run directory; `predict` writes the code grid of every glyph as JSON lines.
+//! run directory, after the prior's test NLL per code; `predict` writes the code grid of every
+//! glyph as JSON lines, or with `--samples N` draws N code grids from the prior and writes them
+//! decoded to `RUN/samples.png`.
 //! `data` rasterises the GB2312 level-1 hanzi (3,755; `--all` for all 6,763) at 64×64 grey
 //! levels in every font face, and writes three glyph sets: `train`, `test-chars` (every tenth
 //! character, in the training faces) and `test-font` (one whole face no training image uses),

@@ -13,8 +13,13 @@
 //!
 //! - [`vqvae`]: VQ-VAE training on square grey images (reconstruction PSNR, codebook perplexity).
 //!
-//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN) and seq2seq
-//! generation with a cached, batched beam-search decoder.
+//! - [`generate`]: the shared cached, batched decoder (greedy, beam, sampling, processors).
+//!
+//! - [`seq2seq`]: UniLM generation and loss on BERT, JSON-lines pairs, the chinese-poetry
+//!   poem → title data, title metrics (ROUGE, BLEU) and baselines.
+//!
+//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN), the LSTM copy
+//! seq2seq model and seq2seq training.
 
 mod error;
 pub mod generate;
