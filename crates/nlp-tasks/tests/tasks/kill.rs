@@ -109,10 +109,7 @@ fn steps_done(out: &Path) -> usize {
 }
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nlp-tasks-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::scratch_dir(name)
 }
 
 /// The modification time of the checkpoint's temporary file, if there is one (a kill during a

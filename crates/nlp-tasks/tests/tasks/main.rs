@@ -14,3 +14,11 @@ mod vqvae;
 /// Burn's random generator is global to the process; training runs of different tests must not
 /// interleave their draws.
 pub static RNG: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+/// A fresh, empty scratch directory for one test (`name` must be unique in this binary).
+pub fn scratch_dir(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("nlp-tasks-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}

@@ -15,10 +15,7 @@ use nlp_tasks::triples::{
 use nlp_tasks::units::{CharVocab, UnitEncoder, Units, spare_token_ids};
 
 fn scratch(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("nlp-tasks-triples-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    crate::scratch_dir(&format!("triples-{name}"))
 }
 
 fn schema() -> Schema {
