@@ -17,6 +17,7 @@ pub mod bert;
 pub mod checkpoint;
 pub mod dgcnn;
 pub mod error;
+pub mod lstm_seq2seq;
 pub mod tokenizer;
 pub mod vqvae;
 

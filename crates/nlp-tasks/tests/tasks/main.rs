@@ -3,6 +3,7 @@
 mod bert_ner;
 mod generate;
 mod kill;
+mod lstm;
 mod ner;
 mod seq2seq;
 mod tagger;
