@@ -8,6 +8,8 @@
 //!
 //! - [`dgcnn`]: gated dilated residual convolutions, attention pooling, char + word embedding.
 //!
+//! - [`lstm_seq2seq`]: the LSTM seq2seq of the title post, with the copy prior.
+//!
 //! - [`vqvae`]: the VQ-VAE vector quantiser (nearest code, straight-through, codebook and
 //!   commitment losses, moving-average codebook, dead-code restarts).
 //!

@@ -15,11 +15,11 @@
 //!
 //! - [`generate`]: the shared cached, batched decoder (greedy, beam, sampling, processors).
 //!
-//! - [`seq2seq`]: UniLM generation and loss on BERT, JSON-lines pairs, the chinese-poetry
+//! - [`seq2seq`]: UniLM generation and loss on BERT, the LSTM copy model's generator, JSON-lines pairs, the chinese-poetry
 //!   poem → title data, title metrics (ROUGE, BLEU) and baselines.
 //!
-//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN), the LSTM copy
-//! seq2seq model and seq2seq training.
+//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN) and seq2seq
+//! training.
 
 mod error;
 pub mod generate;
