@@ -150,7 +150,7 @@ impl LstmSeq2Seq {
             x = Tensor::cat(vec![ahead, gather_positions(behind, reverse.clone())], 2);
         }
         let vocab = self.vocab_size();
-        let real = padding.clone().float().reshape([rows, width]);
+        let real = padding.clone().float();
         let hits = Tensor::<2>::zeros([rows, vocab], &device).scatter(
             1,
             sources,

@@ -4,6 +4,7 @@
 
 use burn::module::Param;
 use burn::tensor::{Device, Int, Tensor, TensorData};
+use nlp_core::padding::{PadOptions, pad_to_tensor};
 use nlp_models::lstm_seq2seq::{LstmSeq2Seq, LstmSeq2SeqConfig, START};
 
 const V: usize = 12;
@@ -17,16 +18,12 @@ fn model(device: &Device) -> LstmSeq2Seq {
 }
 
 fn ids(rows: &[&[usize]], device: &Device) -> (Tensor<2, Int>, Vec<usize>) {
-    let width = rows.iter().map(|r| r.len()).max().unwrap();
-    let flat: Vec<i64> = rows
+    let seqs: Vec<Vec<i64>> = rows
         .iter()
-        .flat_map(|r| (0..width).map(move |t| r.get(t).map_or(0, |&x| x as i64)))
+        .map(|r| r.iter().map(|&x| x as i64).collect())
         .collect();
     let lengths = rows.iter().map(|r| r.len()).collect();
-    (
-        Tensor::from_data(TensorData::new(flat, [rows.len(), width]), device),
-        lengths,
-    )
+    (pad_to_tensor(&seqs, PadOptions::default(), device), lengths)
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
@@ -37,9 +34,10 @@ fn values<const D: usize>(t: Tensor<D>) -> Vec<f32> {
 fn with_a_silent_network_the_logits_are_half_the_copy_prior() {
     let device = Device::default();
     let mut m = model(&device);
-    let [d_out, d_in] = [m.output.weight.dims()[0], m.output.weight.dims()[1]];
-    m.output.weight = Param::from_tensor(Tensor::zeros([d_out, d_in], &device));
-    m.output.bias = Some(Param::from_tensor(Tensor::zeros([d_in], &device)));
+    // burn's Linear weight is [d_input, d_output].
+    let [d_in, d_out] = m.output.weight.dims();
+    m.output.weight = Param::from_tensor(Tensor::zeros([d_in, d_out], &device));
+    m.output.bias = Some(Param::from_tensor(Tensor::zeros([d_out], &device)));
     let s: Vec<f32> = (0..V).map(|v| 1.0 + v as f32).collect();
     let t: Vec<f32> = (0..V).map(|v| -0.5 * v as f32).collect();
     m.prior_scale = Param::from_tensor(Tensor::from_data(TensorData::new(s.clone(), [V]), &device));

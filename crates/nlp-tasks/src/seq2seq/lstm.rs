@@ -2,7 +2,8 @@
 //! feeds one character per row through the decoder's recurrent state.
 
 use burn::tensor::{Device, Int, Tensor, TensorData};
-use nlp_models::lstm_seq2seq::{LstmMemory, LstmSeq2Seq, START};
+use nlp_core::padding::{PadOptions, pad_to_tensor};
+use nlp_models::lstm_seq2seq::{LstmMemory, LstmSeq2Seq, PAD, START};
 
 use crate::error::{Error, Result};
 use crate::generate::StepModel;
@@ -20,14 +21,11 @@ impl<'a> LstmGenerator<'a> {
         Self { model, device }
     }
 
-    fn ints(&self, values: Vec<i64>, rows: usize, cols: usize) -> Tensor<2, Int> {
-        Tensor::from_data(TensorData::new(values, [rows, cols]), &self.device)
-    }
-
     /// Feed one token per row; the logits of the next one, row-major.
     fn feed(&self, memory: &mut LstmMemory, tokens: &[usize]) -> Result<Vec<f32>> {
         let rows = tokens.len();
-        let input = self.ints(tokens.iter().map(|&t| t as i64).collect(), rows, 1);
+        let values = tokens.iter().map(|&t| t as i64).collect();
+        let input = Tensor::<2, Int>::from_data(TensorData::new(values, [rows, 1]), &self.device);
         self.model
             .decode(memory, input)
             .into_data()
@@ -48,15 +46,13 @@ impl StepModel for LstmGenerator<'_> {
         if sources.iter().any(Vec::is_empty) {
             return Err(Error::Generation("an empty source".into()));
         }
-        let width = sources.iter().map(Vec::len).max().unwrap_or(0);
-        let ids = sources
+        let ids: Vec<Vec<i64>> = sources
             .iter()
-            .flat_map(|s| (0..width).map(move |t| s.get(t).map_or(0, |&x| x as i64)))
+            .map(|s| s.iter().map(|&x| x as i64).collect())
             .collect();
         let lengths: Vec<usize> = sources.iter().map(Vec::len).collect();
-        let mut memory = self
-            .model
-            .encode(self.ints(ids, sources.len(), width), &lengths);
+        let padded = pad_to_tensor(&ids, PadOptions::default().value(PAD as i64), &self.device);
+        let mut memory = self.model.encode(padded, &lengths);
         let logits = self.feed(&mut memory, &vec![START; sources.len()])?;
         Ok((memory, logits))
     }

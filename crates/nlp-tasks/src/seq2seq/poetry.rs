@@ -143,27 +143,21 @@ pub fn load_poetry(
         .map(|(i, p)| (fnv1a(&p.src), i))
         .collect();
     by_hash.sort_unstable();
-    let mut role = vec![0u8; pairs.len()];
+    let mut held = vec![false; pairs.len()];
     for (rank, &(_, i)) in by_hash.iter().enumerate().take(2 * held_out) {
-        role[i] = if rank < held_out { 1 } else { 2 };
-    }
-    let mut dev = Vec::new();
-    let mut test = Vec::new();
-    for &(_, i) in by_hash.iter().take(2 * held_out) {
-        let pair = pairs[i].clone();
-        if role[i] == 1 {
-            dev.push(pair);
+        held[i] = true;
+        let split = if rank < held_out {
+            &mut splits.dev
         } else {
-            test.push(pair);
-        }
+            &mut splits.test
+        };
+        split.push(pairs[i].clone());
     }
     splits.train = pairs
         .into_iter()
-        .zip(role)
-        .filter(|(_, r)| *r == 0)
+        .zip(held)
+        .filter(|(_, held)| !held)
         .map(|(p, _)| p)
         .collect();
-    splits.dev = dev;
-    splits.test = test;
     Ok(splits)
 }
