@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use bert4burn::burn::tensor::Device;
 use bert4burn::core::device::parse_device;
+use bert4burn::tasks::generate::{BeamSettings, GenerationConfig, SampleSettings, Strategy};
 use bert4burn::tasks::ner::Prf;
 use bert4burn::tasks::train::TrainConfig;
 use clap::Args;
@@ -120,4 +121,72 @@ pub fn print_test_scores(scores: &Prf) {
         scores.precision(),
         scores.recall()
     );
+}
+
+/// How a generating task chooses tokens (`predict` of the generation examples): greedy by
+/// default, beam search with `--beam K > 1`, sampling when `--temperature`, `--top-k` or
+/// `--top-p` is given.
+#[derive(Args, Debug, Clone)]
+pub struct GenerationArgs {
+    /// Beam search with this many beams (1: greedy).
+    #[arg(long, default_value_t = 1)]
+    pub beam: usize,
+    /// Sample at this temperature (turns sampling on).
+    #[arg(long)]
+    pub temperature: Option<f64>,
+    /// Sample among the k most likely tokens only (turns sampling on).
+    #[arg(long)]
+    pub top_k: Option<usize>,
+    /// Sample among the most likely tokens reaching this probability mass (turns sampling on).
+    #[arg(long)]
+    pub top_p: Option<f64>,
+    /// Seed of sampling: the same seed and input give the same output.
+    #[arg(long, default_value_t = 42)]
+    pub seed: u64,
+    /// Generate at least this many tokens before the end token may come.
+    #[arg(long, default_value_t = 0)]
+    pub min_len: usize,
+    /// Generate at most this many tokens, the end token included [default: the task's].
+    #[arg(long)]
+    pub max_len: Option<usize>,
+    /// Re-run the whole sequence at every step instead of using the key/value cache (same
+    /// output, slower; for comparison).
+    #[arg(long)]
+    pub no_cache: bool,
+}
+
+impl GenerationArgs {
+    /// The strategy these flags name.
+    pub fn strategy(&self) -> anyhow::Result<Strategy> {
+        let sampling = self.temperature.is_some() || self.top_k.is_some() || self.top_p.is_some();
+        if sampling && self.beam > 1 {
+            anyhow::bail!(
+                "choose beam search (--beam) or sampling (--temperature/--top-k/--top-p), not both"
+            );
+        }
+        if self.beam == 0 {
+            anyhow::bail!("--beam must be at least 1");
+        }
+        Ok(if sampling {
+            let mut s = SampleSettings::new(self.seed);
+            s.temperature = self.temperature.unwrap_or(1.0);
+            s.top_k = self.top_k.unwrap_or(0);
+            s.top_p = self.top_p.unwrap_or(1.0);
+            Strategy::Sample(s)
+        } else if self.beam > 1 {
+            Strategy::Beam(BeamSettings::new(self.beam))
+        } else {
+            Strategy::Greedy
+        })
+    }
+
+    /// `base` (the task's defaults) with these flags applied.
+    pub fn apply(&self, mut base: GenerationConfig) -> anyhow::Result<GenerationConfig> {
+        base.strategy = self.strategy()?;
+        base.min_len = self.min_len;
+        if let Some(max_len) = self.max_len {
+            base.max_len = max_len;
+        }
+        Ok(base)
+    }
 }

@@ -82,18 +82,25 @@ impl UnitEncoder {
 
     /// Encode `text` (an error only when the tokenizer fails).
     pub fn encode(&self, text: &str) -> Result<Units, nlp_models::Error> {
+        let max_len = match self {
+            Self::Chars { max_len, .. } | Self::Bert { max_len, .. } => *max_len,
+        };
+        self.encode_at_most(text, max_len)
+    }
+
+    /// Encode `text` into at most `max_len` units instead of the encoder's own limit (a title
+    /// beside its poem, say).
+    pub fn encode_at_most(&self, text: &str, max_len: usize) -> Result<Units, nlp_models::Error> {
         match self {
-            Self::Chars { vocab, max_len } => {
-                let ids: Vec<i64> = vocab.encode(text).into_iter().take(*max_len).collect();
+            Self::Chars { vocab, .. } => {
+                let ids: Vec<i64> = vocab.encode(text).into_iter().take(max_len).collect();
                 let offsets = (0..ids.len()).map(|i| i..i + 1).collect();
                 Ok(Units { ids, offsets })
             }
             Self::Bert {
-                tokenizer,
-                max_len,
-                extra,
+                tokenizer, extra, ..
             } => {
-                let enc = tokenizer.encode(text, None, Some(*max_len))?;
+                let enc = tokenizer.encode(text, None, Some(max_len))?;
                 let unk = tokenizer.token_to_id("[UNK]").map(i64::from);
                 let chars: Vec<char> = text.chars().collect();
                 let id_of = |(&id, &(a, b)): (&u32, &(usize, usize))| {

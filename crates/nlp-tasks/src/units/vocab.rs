@@ -70,4 +70,17 @@ impl CharVocab {
             .map(|c| self.index.get(&c).copied().unwrap_or(UNK))
             .collect()
     }
+
+    /// The character of id `id` (`None` for padding, unknown and ids out of range).
+    pub fn char_of(&self, id: i64) -> Option<char> {
+        usize::try_from(id - 2)
+            .ok()
+            .and_then(|i| self.chars.get(i))
+            .copied()
+    }
+
+    /// The characters, in id order (the first has id 2).
+    pub fn chars(&self) -> &[char] {
+        &self.chars
+    }
 }

@@ -7,6 +7,7 @@ mod lstm;
 mod ner;
 mod seq2seq;
 mod tagger;
+mod title_task;
 mod titles;
 mod train;
 mod triples;
