@@ -11,10 +11,12 @@
 //! `--iters N` (default 5), `--model DIR` (default data-cache/minilm), `--python PATH`.
 
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Command;
 
 use anyhow::{Context, bail};
+
+use crate::util::{find_python, parse_line, repo_root};
 
 const TORCH_SCRIPT: &str = r#"
 import os, resource, sys, time
@@ -45,41 +47,9 @@ print(f"TORCH_BENCH threads={torch.get_num_threads()} torch={torch.__version__} 
       f"attn={model.config._attn_implementation}")
 "#;
 
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("xtask lives in the workspace")
-        .to_path_buf()
-}
-
-fn parse_line(output: &str, tag: &str) -> Option<BTreeMap<String, String>> {
-    let line = output.lines().find(|l| l.starts_with(tag))?;
-    Some(
-        line.split_whitespace()
-            .skip(1)
-            .filter_map(|kv| kv.split_once('='))
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect(),
-    )
-}
-
-fn find_python(explicit: Option<String>, root: &Path) -> Option<String> {
-    let mut candidates = Vec::new();
-    candidates.extend(explicit);
-    candidates.extend(std::env::var("NLP_PYTHON").ok());
-    candidates.push(root.join(".venv/bin/python").display().to_string());
-    candidates.push("python3".into());
-    candidates.into_iter().find(|py| {
-        Command::new(py)
-            .args(["-c", "import torch, transformers"])
-            .output()
-            .is_ok_and(|o| o.status.success())
-    })
-}
-
 /// Run the benchmark; `args` are the words after `bench bert`.
 pub fn run(args: &[String]) -> anyhow::Result<()> {
-    let root = workspace_root();
+    let root = repo_root();
     let mut device = "flex".to_string();
     let mut features: Option<String> = None;
     let mut iters = 5usize;

@@ -3,6 +3,7 @@
 //! One module per command; add a module and a line in [`COMMANDS`] for a new one.
 
 mod bench_bert;
+mod bench_decode;
 mod bench_text;
 mod data;
 mod fuzz;
@@ -35,6 +36,13 @@ const COMMANDS: &[(&str, &str, &str)] = &[
          (tokens/s, ratio, peak memory); needs data-cache/minilm",
     ),
     (
+        "bench decode",
+        "bench decode [--model DIR] [--python PY]",
+        "MiniLM-L6 decoding (256-token source, 32 new tokens): UniLM beam 4 cached against full \
+         recompute, greedy tokens/s at batch 1 and 32, LM mode against transformers generate \
+         (same weights, same run)",
+    ),
+    (
         "fuzz",
         "fuzz [TARGET ...] [--time S]",
         "replay fuzz/regressions, then fuzz each reader of outside data for S seconds (default \
@@ -65,6 +73,7 @@ fn main() -> Result<()> {
         "bench" => match args.get(1).map(String::as_str) {
             Some("text") => bench_text::run(&args[2..]),
             Some("bert") => bench_bert::run(&args[2..]),
+            Some("decode") => bench_decode::run(&args[2..]),
             other => bail!(
                 "unknown bench {:?}; try `cargo xtask help`",
                 other.unwrap_or("")

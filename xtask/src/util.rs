@@ -140,3 +140,39 @@ pub fn mib(bytes: Option<u64>) -> String {
         None => "n/a".into(),
     }
 }
+
+/// The `key=value` words of the first output line starting with `tag`.
+pub fn parse_line(output: &str, tag: &str) -> Option<std::collections::BTreeMap<String, String>> {
+    parse_lines(output, tag).into_iter().next()
+}
+
+/// The `key=value` words of every output line starting with `tag`.
+pub fn parse_lines(output: &str, tag: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    output
+        .lines()
+        .filter(|l| l.starts_with(tag))
+        .map(|line| {
+            line.split_whitespace()
+                .skip(1)
+                .filter_map(|kv| kv.split_once('='))
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
+        })
+        .collect()
+}
+
+/// A Python with `torch` and `transformers`: `explicit` (`--python`), `$NLP_PYTHON`,
+/// `<repo>/.venv/bin/python`, then `python3`.
+pub fn find_python(explicit: Option<String>, root: &Path) -> Option<String> {
+    let mut candidates = Vec::new();
+    candidates.extend(explicit);
+    candidates.extend(std::env::var("NLP_PYTHON").ok());
+    candidates.push(root.join(".venv/bin/python").display().to_string());
+    candidates.push("python3".into());
+    candidates.into_iter().find(|py| {
+        Command::new(py)
+            .args(["-c", "import torch, transformers"])
+            .output()
+            .is_ok_and(|o| o.status.success())
+    })
+}

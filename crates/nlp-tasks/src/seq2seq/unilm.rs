@@ -2,6 +2,9 @@
 //! `[CLS] source [SEP]` in segment 0, the target grows in segment 1, and the UniLM mask lets
 //! the source attend to itself and each target token to the source and the target before it.
 //!
+//! A BERT in LM mode (a causal decoder, as transformers' `BertLMHeadModel`) generates the same
+//! way, its prompt read causally and every token in segment 0.
+//!
 //! With the key/value cache (the default) the sources are encoded once and every step feeds
 //! one token per row; beams of a source copy its cached keys and values instead of recomputing
 //! them. Without it every step re-runs the whole sequence (what bert4keras does), which gives
@@ -13,11 +16,14 @@ use nlp_models::bert::{Bert, BertCache, BertInput, BertMlmHead, BertMode};
 use crate::error::{Error, Result};
 use crate::generate::StepModel;
 
-/// A UniLM BERT as a [`StepModel`]. Sources are token ids `[CLS] source [SEP]`.
+/// A UniLM (or LM-mode) BERT as a [`StepModel`]. Sources are token ids `[CLS] source [SEP]`
+/// (or any prompt in LM mode).
 pub struct UnilmGenerator {
     encoder: Bert,
     head: BertMlmHead,
     cached: bool,
+    /// Segment id of generated tokens: 1 in UniLM mode, 0 in LM mode.
+    target_segment: i64,
     device: Device,
 }
 
@@ -41,14 +47,17 @@ pub enum UnilmState {
 }
 
 impl UnilmGenerator {
-    /// Generate with `bert`, which must be in UniLM mode and have its MLM head.
+    /// Generate with `bert`, which must be in UniLM or LM mode and have its MLM head.
     pub fn new(bert: &Bert) -> Result<Self> {
-        if bert.mode != BertMode::Unilm {
-            return Err(Error::Generation(format!(
-                "UniLM generation needs a BERT in Unilm mode, not {:?}",
-                bert.mode
-            )));
-        }
+        let target_segment = match bert.mode {
+            BertMode::Unilm => 1,
+            BertMode::Lm => 0,
+            other => {
+                return Err(Error::Generation(format!(
+                    "generation needs a BERT in Unilm or Lm mode, not {other:?}"
+                )));
+            }
+        };
         let mut encoder = bert.clone();
         let head = encoder
             .mlm
@@ -61,6 +70,7 @@ impl UnilmGenerator {
             encoder,
             head,
             cached: true,
+            target_segment,
             device,
         })
     }
@@ -117,7 +127,7 @@ impl UnilmGenerator {
         for (seq, &source) in sequences.iter().zip(source_lens) {
             for i in 0..len {
                 ids.push(seq.get(i).map_or(pad, |&t| t as i64));
-                types.push(i64::from(i >= source && i < seq.len()));
+                types.push(i64::from(i >= source && i < seq.len()) * self.target_segment);
                 real.push(i < seq.len());
             }
         }
@@ -223,7 +233,7 @@ impl StepModel for UnilmGenerator {
                 let positions = self.ints(next_position.iter().map(|&p| p as i64).collect(), rows);
                 let out = self.encoder.forward_cached(
                     BertInput::new(ids)
-                        .token_types(Tensor::ones([rows, 1], &self.device))
+                        .token_types(Tensor::full([rows, 1], self.target_segment, &self.device))
                         .padding(self.mask(vec![true; rows], rows))
                         .positions(positions),
                     cache,

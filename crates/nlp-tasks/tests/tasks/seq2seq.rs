@@ -62,9 +62,17 @@ fn assert_same(cached: &[Vec<Hypothesis>], full: &[Vec<Hypothesis>], what: &str)
 
 #[test]
 fn cached_batched_decoding_equals_full_recompute_of_each_source_alone() {
-    let bert = random_unilm();
-    let cached = UnilmGenerator::new(&bert).unwrap();
-    let full = UnilmGenerator::new(&bert).unwrap().without_cache();
+    let unilm = random_unilm();
+    // The same weights as a causal decoder (LM mode, every token in segment 0).
+    let lm = unilm.clone().with_mode(BertMode::Lm);
+    for bert in [unilm, lm] {
+        check_cached_against_full(&bert);
+    }
+}
+
+fn check_cached_against_full(bert: &Bert) {
+    let cached = UnilmGenerator::new(bert).unwrap();
+    let full = UnilmGenerator::new(bert).unwrap().without_cache();
     let sources = sources();
     let strategies = [
         ("greedy", Strategy::Greedy),
@@ -121,9 +129,9 @@ fn cached_batched_decoding_equals_full_recompute_of_each_source_alone() {
 }
 
 #[test]
-fn generation_needs_a_unilm_bert_with_its_head_and_room_for_the_positions() {
+fn generation_needs_a_unilm_or_lm_bert_with_its_head_and_room_for_the_positions() {
     let bert = random_unilm();
-    assert!(UnilmGenerator::new(&bert.clone().with_mode(BertMode::Lm)).is_err());
+    assert!(UnilmGenerator::new(&bert.clone().with_mode(BertMode::Encoder)).is_err());
     let mut headless = bert.clone();
     headless.mlm = None;
     assert!(UnilmGenerator::new(&headless).is_err());
