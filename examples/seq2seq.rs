@@ -37,10 +37,10 @@ use bert4burn::models::bert::{Bert, BertCheckpoint, BertConfig, BertMode, LoadOp
 use bert4burn::models::lstm_seq2seq::{LstmSeq2Seq, LstmSeq2SeqConfig};
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
-use bert4burn::tasks::generate::{BeamSettings, Strategy};
+use bert4burn::tasks::generate::{BeamSettings, GenerationConfig, Strategy};
 use bert4burn::tasks::seq2seq::{
     HELD_OUT, MAX_TITLE_CHARS, Pair, Seq2SeqModel, TfidfIndex, TitleCodec, TitleScores, TitleTask,
-    char_vocab_txt, first_line, generate_titles, load_pairs, load_poetry, save_pairs, score_titles,
+    char_vocab_txt, first_line, generate_titles, load_pairs, load_poetry, save_pairs,
 };
 use bert4burn::tasks::train::{fit, load_weights};
 use bert4burn::tasks::units::{CharVocab, spare_token_ids};
@@ -407,6 +407,24 @@ impl Generator {
     }
 }
 
+impl Generator {
+    /// Outputs for every source, in input order (see `generate_titles`).
+    fn generate(
+        &self,
+        sources: &[&str],
+        config: &GenerationConfig,
+        cached: bool,
+        batch_size: usize,
+        tick: impl FnMut(usize),
+    ) -> anyhow::Result<Vec<Vec<String>>> {
+        let c = &self.codec;
+        Ok(match &self.model {
+            Model::Unilm(m) => generate_titles(&**m, c, sources, config, cached, batch_size, tick),
+            Model::Lstm(m) => generate_titles(&**m, c, sources, config, cached, batch_size, tick),
+        }?)
+    }
+}
+
 /// A bar over `n` inputs on stderr.
 fn bar(n: usize, what: &str) -> anyhow::Result<ProgressBar> {
     let bar = ProgressBar::new(n as u64);
@@ -431,10 +449,14 @@ fn eval(args: &Eval) -> anyhow::Result<()> {
     let progress = bar(test.len(), "pairs")?;
     let started = std::time::Instant::now();
     let tick = |done: usize| progress.set_position(done as u64);
-    let scores = match &g.model {
-        Model::Unilm(m) => score_titles(&**m, &g.codec, &test, &config, args.batch_size, tick),
-        Model::Lstm(m) => score_titles(&**m, &g.codec, &test, &config, args.batch_size, tick),
-    }?;
+    let sources: Vec<&str> = test.iter().map(|p| p.src.as_str()).collect();
+    let titles = g.generate(&sources, &config, true, args.batch_size, tick)?;
+    let scores = TitleScores::score(
+        titles
+            .iter()
+            .zip(&test)
+            .map(|(t, p)| (t.first().map_or("", String::as_str), p.tgt.as_str())),
+    );
     progress.finish_and_clear();
     eprintln!(
         "{} pairs in {:.1} s ({:.1} per second)",
@@ -463,26 +485,7 @@ fn run_predict(args: &Predict) -> anyhow::Result<()> {
     let cached = !args.generation.no_cache;
     let progress = bar(sources.len(), "inputs")?;
     let tick = |done: usize| progress.set_position(done as u64);
-    let titles = match &g.model {
-        Model::Unilm(m) => generate_titles(
-            &**m,
-            &g.codec,
-            &sources,
-            &config,
-            cached,
-            args.batch_size,
-            tick,
-        ),
-        Model::Lstm(m) => generate_titles(
-            &**m,
-            &g.codec,
-            &sources,
-            &config,
-            cached,
-            args.batch_size,
-            tick,
-        ),
-    }?;
+    let titles = g.generate(&sources, &config, cached, args.batch_size, tick)?;
     progress.finish_and_clear();
     for (src, titles) in sources.iter().zip(&titles) {
         let tgt = titles.first().map_or("", String::as_str);

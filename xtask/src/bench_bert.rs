@@ -16,7 +16,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::util::{find_python, parse_line, repo_root};
+use crate::util::{cargo_bench, find_python, parse_line, repo_root};
 
 const TORCH_SCRIPT: &str = r#"
 import os, resource, sys, time
@@ -81,25 +81,17 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     eprintln!("building and running ours (cargo bench --bench bert, device {device}) …");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(&root)
-        .args(["bench", "-q", "-p", "bert4burn", "--bench", "bert"]);
-    if let Some(f) = &features {
-        cmd.args(["--features", f]);
-    }
-    cmd.env("BERT_BENCH_REPORT", "1")
-        .env("BERT_BENCH_DEVICE", &device)
-        .env("BERT_BENCH_ITERS", iters.to_string())
-        .env("BERT_BENCH_MODEL", &model);
-    let out = cmd.output().context("cannot run cargo bench")?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!(
-            "cargo bench failed:\n{}{}",
-            stdout,
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let iters_text = iters.to_string();
+    let stdout = cargo_bench(
+        "bert",
+        features.as_deref(),
+        &[
+            ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
+            ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
+            ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
+            ("BERT_BENCH_MODEL", model.as_os_str()),
+        ],
+    )?;
     let ours = parse_line(&stdout, "BERT_BENCH ")
         .with_context(|| format!("no BERT_BENCH line in the bench output:\n{stdout}"))?;
 

@@ -14,7 +14,7 @@ use std::process::Command;
 
 use anyhow::{Context, bail};
 
-use crate::util::{find_python, parse_lines, repo_root, run_checked};
+use crate::util::{cargo_bench, find_python, parse_lines, repo_root, run_checked};
 
 type Line = BTreeMap<String, String>;
 
@@ -81,22 +81,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     }
 
     eprintln!("building and running ours (cargo bench --bench decode) …");
-    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-    cmd.current_dir(&root)
-        .args(["bench", "-q", "-p", "bert4burn", "--bench", "decode"])
-        .env("DECODE_BENCH_REPORT", "1")
-        .env("DECODE_BENCH_MODEL", &model);
+    let mut envs = vec![
+        ("DECODE_BENCH_REPORT", std::ffi::OsStr::new("1")),
+        ("DECODE_BENCH_MODEL", model.as_os_str()),
+    ];
     if python.is_some() {
-        cmd.env("DECODE_BENCH_LM", &lm_dir);
+        envs.push(("DECODE_BENCH_LM", lm_dir.as_os_str()));
     }
-    let out = cmd.output().context("cannot run cargo bench")?;
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
-        bail!(
-            "cargo bench failed:\n{stdout}{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-    }
+    let stdout = cargo_bench("decode", None, &envs)?;
     let ours = parse_lines(&stdout, "DECODE_BENCH ");
     if ours.is_empty() {
         bail!("no DECODE_BENCH line in the bench output:\n{stdout}");

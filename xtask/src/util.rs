@@ -176,3 +176,28 @@ pub fn find_python(explicit: Option<String>, root: &Path) -> Option<String> {
             .is_ok_and(|o| o.status.success())
     })
 }
+
+/// Run `cargo bench -p bert4burn --bench NAME` (release build) with `envs` and return its
+/// standard output; a failed run is an error carrying both outputs.
+pub fn cargo_bench(
+    name: &str,
+    features: Option<&str>,
+    envs: &[(&str, &std::ffi::OsStr)],
+) -> Result<String> {
+    let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    cmd.current_dir(repo_root())
+        .args(["bench", "-q", "-p", "bert4burn", "--bench", name]);
+    if let Some(f) = features {
+        cmd.args(["--features", f]);
+    }
+    cmd.envs(envs.iter().copied());
+    let out = cmd.output().context("cannot run cargo bench")?;
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    if !out.status.success() {
+        bail!(
+            "cargo bench failed:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(stdout)
+}
