@@ -15,11 +15,11 @@
 //!
 //! - [`generate`]: the shared cached, batched decoder (greedy, beam, sampling, processors).
 //!
-//! - [`seq2seq`]: UniLM generation and loss on BERT, the LSTM copy model's generator, JSON-lines pairs, the chinese-poetry
-//!   poem → title data, title metrics (ROUGE, BLEU) and baselines.
+//! - [`seq2seq`]: UniLM on BERT and the LSTM copy model as generators ([`seq2seq::Seq2SeqModel`]:
+//!   loss and decoding), the title task on the shared loop, JSON-lines pairs, the
+//!   chinese-poetry poem → title data, title metrics (ROUGE, BLEU) and baselines.
 //!
-//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN) and seq2seq
-//! training.
+//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN).
 
 mod error;
 pub mod generate;
