@@ -85,6 +85,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let stdout = cargo_bench(
         "bert",
         features.as_deref(),
+        None,
         &[
             ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
             ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),

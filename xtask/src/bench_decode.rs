@@ -7,7 +7,9 @@
 //! once as `BertLMHeadModel` (`scripts/peers/hf_generate.py`, into `data-cache/minilm-lm`),
 //! compared with our LM mode (goal ≥ 1.5× its tokens/s) and token for token.
 //!
-//! Flags: `--model DIR` (default data-cache/minilm), `--python PATH`.
+//! Flags: `--model DIR` (default data-cache/minilm), `--python PATH`, `--profile P` (a cargo
+//! profile instead of `bench`, e.g. `dev`, whose dependencies are optimised too: no second
+//! optimised build of Burn on a machine that has the dev one).
 
 use std::collections::BTreeMap;
 use std::process::Command;
@@ -37,14 +39,16 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let root = repo_root();
     let mut model = root.join("data-cache/minilm");
     let mut python = None;
+    let mut profile = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
         match flag.as_str() {
             "--model" => model = value()?.into(),
             "--python" => python = Some(value()?.clone()),
+            "--profile" => profile = Some(value()?.clone()),
             "-h" | "--help" => {
-                println!("cargo xtask bench decode [--model DIR] [--python PATH]");
+                println!("cargo xtask bench decode [--model DIR] [--python PATH] [--profile P]");
                 return Ok(());
             }
             other => bail!("unknown flag `{other}` (try --help)"),
@@ -88,7 +92,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     if python.is_some() {
         envs.push(("DECODE_BENCH_LM", lm_dir.as_os_str()));
     }
-    let stdout = cargo_bench("decode", None, &envs)?;
+    let stdout = cargo_bench("decode", None, profile.as_deref(), &envs)?;
     let ours = parse_lines(&stdout, "DECODE_BENCH ");
     if ours.is_empty() {
         bail!("no DECODE_BENCH line in the bench output:\n{stdout}");
@@ -115,7 +119,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     };
 
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
-    println!("MiniLM-L6 decoding, source 256 tokens, 32 new tokens, {cores} cores");
+    println!(
+        "MiniLM-L6 decoding, source 256 tokens, 32 new tokens, {cores} cores, profile {}",
+        profile.as_deref().unwrap_or("bench")
+    );
     if let (Some(fast), Some(full)) = (
         find(&ours, "unilm_beam4_cached", "1"),
         find(&ours, "unilm_beam4_full", "1"),

@@ -37,7 +37,7 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "bench decode",
-        "bench decode [--model DIR] [--python PY]",
+        "bench decode [--model DIR] [--python PY] [--profile P]",
         "MiniLM-L6 decoding (256-token source, 32 new tokens): UniLM beam 4 cached against full \
          recompute, greedy tokens/s at batch 1 and 32, LM mode against transformers generate \
          (same weights, same run)",

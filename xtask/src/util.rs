@@ -190,6 +190,9 @@ pub fn cargo_bench(
     if let Some(f) = features {
         cmd.args(["--features", f]);
     }
+    if let Some(p) = profile {
+        cmd.args(["--profile", p]);
+    }
     cmd.envs(envs.iter().copied());
     let out = cmd.output().context("cannot run cargo bench")?;
     let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
