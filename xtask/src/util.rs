@@ -177,11 +177,12 @@ pub fn find_python(explicit: Option<String>, root: &Path) -> Option<String> {
     })
 }
 
-/// Run `cargo bench -p bert4burn --bench NAME` (release build) with `envs` and return its
-/// standard output; a failed run is an error carrying both outputs.
+/// Run `cargo bench -p bert4burn --bench NAME` (release build, or the cargo `profile` named)
+/// with `envs` and return its standard output; a failed run is an error carrying both outputs.
 pub fn cargo_bench(
     name: &str,
     features: Option<&str>,
+    profile: Option<&str>,
     envs: &[(&str, &std::ffi::OsStr)],
 ) -> Result<String> {
     let mut cmd = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
