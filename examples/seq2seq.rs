@@ -37,15 +37,15 @@ use bert4burn::models::bert::{Bert, BertCheckpoint, BertConfig, BertMode, LoadOp
 use bert4burn::models::lstm_seq2seq::{LstmSeq2Seq, LstmSeq2SeqConfig};
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
-use bert4burn::tasks::generate::{BeamSettings, GenerationConfig, Strategy};
+use bert4burn::tasks::generate::{GenerationConfig, Strategy};
 use bert4burn::tasks::seq2seq::{
     HELD_OUT, MAX_TITLE_CHARS, Pair, Seq2SeqModel, TfidfIndex, TitleCodec, TitleScores, TitleTask,
-    char_vocab_txt, first_line, generate_titles, load_pairs, load_poetry, save_pairs,
+    char_vocab_txt, first_line, generate_titles, load_pairs, load_poetry, save_pairs, score_first,
 };
 use bert4burn::tasks::train::{fit, load_weights};
 use bert4burn::tasks::units::{CharVocab, spare_token_ids};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use common::cli::{DataArgs, DeviceArgs, GenerationArgs, TrainArgs};
+use common::cli::{DataArgs, DeviceArgs, GenerationArgs, TrainArgs, beam_strategy};
 use common::run_dir::{RunDir, RunInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -405,9 +405,7 @@ impl Generator {
             }
         })
     }
-}
 
-impl Generator {
     /// Outputs for every source, in input order (see `generate_titles`).
     fn generate(
         &self,
@@ -440,23 +438,13 @@ fn eval(args: &Eval) -> anyhow::Result<()> {
     if let Some(limit) = args.limit {
         test.truncate(limit);
     }
-    let strategy = match args.beam {
-        0 => anyhow::bail!("--beam must be at least 1"),
-        1 => Strategy::Greedy,
-        k => Strategy::Beam(BeamSettings::new(k)),
-    };
-    let config = g.codec.generation(strategy);
+    let config = g.codec.generation(beam_strategy(args.beam)?);
     let progress = bar(test.len(), "pairs")?;
     let started = std::time::Instant::now();
     let tick = |done: usize| progress.set_position(done as u64);
     let sources: Vec<&str> = test.iter().map(|p| p.src.as_str()).collect();
     let titles = g.generate(&sources, &config, true, args.batch_size, tick)?;
-    let scores = TitleScores::score(
-        titles
-            .iter()
-            .zip(&test)
-            .map(|(t, p)| (t.first().map_or("", String::as_str), p.tgt.as_str())),
-    );
+    let scores = score_first(&titles, &test);
     progress.finish_and_clear();
     eprintln!(
         "{} pairs in {:.1} s ({:.1} per second)",

@@ -159,13 +159,11 @@ impl GenerationArgs {
     /// The strategy these flags name.
     pub fn strategy(&self) -> anyhow::Result<Strategy> {
         let sampling = self.temperature.is_some() || self.top_k.is_some() || self.top_p.is_some();
+        let beam = beam_strategy(self.beam)?;
         if sampling && self.beam > 1 {
             anyhow::bail!(
                 "choose beam search (--beam) or sampling (--temperature/--top-k/--top-p), not both"
             );
-        }
-        if self.beam == 0 {
-            anyhow::bail!("--beam must be at least 1");
         }
         Ok(if sampling {
             let mut s = SampleSettings::new(self.seed);
@@ -173,10 +171,8 @@ impl GenerationArgs {
             s.top_k = self.top_k.unwrap_or(0);
             s.top_p = self.top_p.unwrap_or(1.0);
             Strategy::Sample(s)
-        } else if self.beam > 1 {
-            Strategy::Beam(BeamSettings::new(self.beam))
         } else {
-            Strategy::Greedy
+            beam
         })
     }
 
@@ -189,4 +185,13 @@ impl GenerationArgs {
         }
         Ok(base)
     }
+}
+
+/// `--beam K`: greedy for 1, beam search for more, an error for 0.
+pub fn beam_strategy(beam: usize) -> anyhow::Result<Strategy> {
+    Ok(match beam {
+        0 => anyhow::bail!("--beam must be at least 1"),
+        1 => Strategy::Greedy,
+        k => Strategy::Beam(BeamSettings::new(k)),
+    })
 }

@@ -20,5 +20,5 @@ pub use lstm::LstmGenerator;
 pub use metrics::{Rouge, TitleScores, rouge, sentence_bleu, spaced_chars};
 pub use pairs::{Pair, load_pairs, save_pairs};
 pub use poetry::{HELD_OUT, MAX_SOURCE_CHARS, MAX_TITLE_CHARS, PoetrySplits, load_poetry};
-pub use task::{Seq2SeqModel, TitleTask, generate_titles, score_titles};
+pub use task::{Seq2SeqModel, TitleTask, generate_titles, score_first, score_titles};
 pub use unilm::{UnilmGenerator, UnilmState};

@@ -124,16 +124,18 @@ pub fn score_titles<M: Seq2SeqModel>(
 ) -> Result<TitleScores> {
     let sources: Vec<&str> = pairs.iter().map(|p| p.src.as_str()).collect();
     let titles = generate_titles(model, codec, &sources, config, true, batch_size, progress)?;
-    let firsts: Vec<String> = titles
-        .into_iter()
-        .map(|t| t.into_iter().next().unwrap_or_default())
-        .collect();
-    Ok(TitleScores::score(
-        firsts
+    Ok(score_first(&titles, pairs))
+}
+
+/// Scores of the first output of each source (as [`generate_titles`] returns them) against
+/// the titles of `pairs`; a source without output scores as the empty title.
+pub fn score_first(outputs: &[Vec<String>], pairs: &[Pair]) -> TitleScores {
+    TitleScores::score(
+        outputs
             .iter()
             .zip(pairs)
-            .map(|(h, p)| (h.as_str(), p.tgt.as_str())),
-    ))
+            .map(|(t, p)| (t.first().map_or("", String::as_str), p.tgt.as_str())),
+    )
 }
 
 /// Title generation for the shared loop: loss of the model, dev ROUGE-L of greedy titles.
