@@ -64,6 +64,10 @@ pub enum Error {
     /// where no token is allowed).
     #[error("generation: {0}")]
     Generation(String),
+    /// A reading-comprehension reader that cannot run (a vocabulary without `[MASK]`, model
+    /// outputs that do not fit).
+    #[error("reader: {0}")]
+    Reader(String),
     /// Nothing to train on.
     #[error("no training examples")]
     NoExamples,

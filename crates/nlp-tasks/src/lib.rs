@@ -19,12 +19,15 @@
 //!   loss and decoding), the title task on the shared loop, JSON-lines pairs, the
 //!   chinese-poetry poem → title data, title metrics (ROUGE, BLEU) and baselines.
 //!
-//! Planned (see the issues): reading-comprehension QA (MLM, seq2seq, DGCNN).
+//! - [`qa`]: reading-comprehension QA items (one question, several passages), the People's
+//!   Daily cloze set, answer metrics and baselines.
 
 mod error;
 pub mod generate;
 mod jsonl;
+mod mlm;
 pub mod ner;
+pub mod qa;
 pub mod seq2seq;
 pub mod train;
 pub mod triples;

@@ -68,6 +68,17 @@ fn label_of(pos: &str) -> Option<&'static str> {
     }
 }
 
+/// The `(word, POS)` tokens of one line (`word/POS` separated by whitespace); `Err(token)` for
+/// a token with no tag.
+pub fn tagged_tokens(line: &str) -> std::result::Result<Vec<(&str, &str)>, String> {
+    line.split_whitespace()
+        .map(|token| match token.rsplit_once('/') {
+            Some((word, pos)) if !word.is_empty() && !pos.is_empty() => Ok((word, pos)),
+            _ => Err(token.to_string()),
+        })
+        .collect()
+}
+
 /// Parse one line (`word/POS` tokens separated by whitespace). Returns `Ok(None)` for a blank
 /// line and `Err(token)` for a token with no tag.
 pub fn parse_line(line: &str) -> std::result::Result<Option<(String, Vec<Span>)>, String> {
@@ -75,11 +86,7 @@ pub fn parse_line(line: &str) -> std::result::Result<Option<(String, Vec<Span>)>
     let mut entities: Vec<Span> = Vec::new();
     let mut offset = 0;
     let mut previous_label: Option<&str> = None;
-    for token in line.split_whitespace() {
-        let (word, pos) = token.rsplit_once('/').ok_or_else(|| token.to_string())?;
-        if word.is_empty() || pos.is_empty() {
-            return Err(token.to_string());
-        }
+    for (word, pos) in tagged_tokens(line)? {
         let len = word.chars().count();
         let label = label_of(pos);
         match (label, previous_label, entities.last_mut()) {

@@ -5,6 +5,8 @@ mod generate;
 mod kill;
 mod lstm;
 mod ner;
+mod qa_data;
+mod qa_reader;
 mod seq2seq;
 mod tagger;
 mod title_task;

@@ -1,0 +1,77 @@
+//! The QA item format, JSON lines `{"id", "question", "passages": [{"passage", "answer"}],
+//! "answer"}` with `"answer": ""` on passages without it: the layout of the WebQA and SogouQA
+//! files of bert4keras' examples, so those files work with the same commands.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::jsonl::{read_json_lines, write_json_lines};
+
+/// One passage of an item.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Passage {
+    /// The text.
+    pub passage: String,
+    /// The answer as it occurs in this passage, or empty.
+    #[serde(default)]
+    pub answer: String,
+}
+
+/// A question with its passages.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct QaItem {
+    /// Identifier, echoed by prediction.
+    pub id: String,
+    /// The question (for the cloze set: a sentence with the answer replaced by `XXXXX`).
+    pub question: String,
+    /// The passages to answer from.
+    pub passages: Vec<Passage>,
+    /// The acceptable answers, separated by `|` (empty when unknown, e.g. for prediction).
+    #[serde(default)]
+    pub answer: String,
+    /// The nouns of the passages with their counts, in order of first appearance (written by
+    /// the cloze builder for the noun baselines; absent in other files).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub nouns: Vec<(String, usize)>,
+}
+
+impl QaItem {
+    /// The acceptable answers (non-empty pieces of `answer` split at `|`).
+    pub fn answers(&self) -> Vec<&str> {
+        self.answer.split('|').filter(|a| !a.is_empty()).collect()
+    }
+}
+
+/// Read items. A line without an id, a question or any passage is an error naming the line,
+/// and so is, with `need_answer`, a line without an answer (training and test files).
+pub fn load_items(path: &Path, need_answer: bool) -> Result<Vec<QaItem>> {
+    let lines: Vec<(usize, QaItem)> = read_json_lines(path)?;
+    for (line, item) in &lines {
+        let problem = if item.id.is_empty() {
+            Some("empty or missing `id`")
+        } else if item.question.is_empty() {
+            Some("empty or missing `question`")
+        } else if item.passages.is_empty() {
+            Some("no `passages`")
+        } else if need_answer && item.answers().is_empty() {
+            Some("empty or missing `answer`")
+        } else {
+            None
+        };
+        if let Some(message) = problem {
+            return Err(Error::Line {
+                path: path.to_path_buf(),
+                line: *line,
+                message: message.into(),
+            });
+        }
+    }
+    Ok(lines.into_iter().map(|(_, item)| item).collect())
+}
+
+/// Write items as JSON lines (atomically).
+pub fn save_items(path: &Path, items: &[QaItem]) -> Result<()> {
+    write_json_lines(path, items)
+}

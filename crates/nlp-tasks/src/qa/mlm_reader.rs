@@ -1,0 +1,371 @@
+//! The MLM reader ("“非自回归”也不差：基于MLM的阅读理解问答"): BERT reads
+//! `[CLS] [MASK]×k [SEP] question [SEP] passage [SEP]` (one segment) and its MLM head fills
+//! the k mask slots with the answer and a `[SEP]` terminator, all slots at once. Decoding per
+//! passage is greedy per slot among the tokens that continue an n-gram of that passage (or
+//! `[SEP]`), stopping at `[SEP]`; the passage's score is the mean of the chosen slots'
+//! probabilities, and the passages' answers are merged by [`vote`].
+
+use std::collections::BTreeMap;
+
+use burn::tensor::Tensor;
+use burn::tensor::activation::softmax;
+use nlp_models::bert::Bert;
+use nlp_models::tokenizer::BertTokenizer;
+
+use super::items::QaItem;
+use super::metrics::score_answers;
+use super::vote::vote;
+use crate::error::{Error, Result};
+use crate::mlm::{TokenRows, mean_token_nll, mlm_logits_at};
+use crate::train::{Evaluation, TrainTask};
+use crate::units::{UnitEncoder, Units};
+
+/// Question tokens kept by default.
+pub const MAX_QUESTION_TOKENS: usize = 64;
+/// Passage tokens kept by default.
+pub const MAX_PASSAGE_TOKENS: usize = 256;
+/// Mask slots at most (the longest answer kept, plus its terminator).
+pub const MAX_SLOTS: usize = 16;
+
+/// Text ↔ ids for the MLM reader.
+#[derive(Debug, Clone)]
+pub struct MlmReaderCodec {
+    encoder: UnitEncoder,
+    cls: usize,
+    sep: usize,
+    mask: usize,
+    /// Mask slots k: the longest answer in tokens, plus one for `[SEP]`.
+    pub slots: usize,
+    /// Question tokens kept.
+    pub max_question: usize,
+    /// Passage tokens kept.
+    pub max_passage: usize,
+}
+
+/// One training row: the input ids and the label of each mask slot.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MlmExample {
+    /// `[CLS] [MASK]×k [SEP] question [SEP] passage [SEP]`.
+    pub ids: Vec<usize>,
+    /// Slot labels: the answer's tokens, then `[SEP]`, then `None` (no loss).
+    pub labels: Vec<Option<usize>>,
+}
+
+/// A passage ready to read: the input ids, the passage's own tokens (ids and character
+/// offsets) for the n-gram constraint and for mapping an answer back to text.
+struct ReaderRow {
+    ids: Vec<usize>,
+    passage: Units,
+}
+
+impl MlmReaderCodec {
+    /// A codec over `tokenizer` (characters it lacks mapped to `[unused*]` ids by `extra`)
+    /// with `slots` mask slots and the default question and passage lengths.
+    pub fn new(tokenizer: BertTokenizer, extra: BTreeMap<char, i64>, slots: usize) -> Result<Self> {
+        let id = |token: &str| {
+            tokenizer
+                .token_to_id(token)
+                .map(|i| i as usize)
+                .ok_or_else(|| Error::Reader(format!("the BERT vocabulary has no {token} token")))
+        };
+        let (cls, sep, mask) = (id("[CLS]")?, id("[SEP]")?, id("[MASK]")?);
+        if slots < 2 {
+            return Err(Error::Reader(format!(
+                "{slots} mask slots: need at least 2 (one answer token and [SEP])"
+            )));
+        }
+        Ok(Self {
+            encoder: UnitEncoder::Bert {
+                tokenizer: Box::new(tokenizer),
+                max_len: MAX_PASSAGE_TOKENS + 2,
+                extra,
+            },
+            cls,
+            sep,
+            mask,
+            slots,
+            max_question: MAX_QUESTION_TOKENS,
+            max_passage: MAX_PASSAGE_TOKENS,
+        })
+    }
+
+    /// The `[SEP]` id (the answer's terminator).
+    pub fn sep(&self) -> usize {
+        self.sep
+    }
+
+    /// The tokens of `text` without `[CLS]` and `[SEP]`, at most `max` of them.
+    fn units(&self, text: &str, max: usize) -> Result<Units> {
+        let all = self.encoder.encode_at_most(text, max + 2)?;
+        let keep: Vec<usize> = (0..all.len())
+            .filter(|&u| !all.offsets[u].is_empty())
+            .collect();
+        Ok(Units {
+            ids: keep.iter().map(|&u| all.ids[u]).collect(),
+            offsets: keep.iter().map(|&u| all.offsets[u].clone()).collect(),
+        })
+    }
+
+    /// Tokens of an answer (no special tokens).
+    pub fn answer_tokens(&self, answer: &str) -> Result<Vec<usize>> {
+        let units = self.units(answer, MAX_SLOTS * 4)?;
+        Ok(units.ids.iter().map(|&i| i as usize).collect())
+    }
+
+    fn row(&self, question: &str, passage: &str) -> Result<ReaderRow> {
+        let question = self.units(question, self.max_question)?;
+        let passage = self.units(passage, self.max_passage)?;
+        let mut ids = vec![self.cls];
+        ids.extend(std::iter::repeat_n(self.mask, self.slots));
+        ids.push(self.sep);
+        ids.extend(question.ids.iter().map(|&i| i as usize));
+        ids.push(self.sep);
+        ids.extend(passage.ids.iter().map(|&i| i as usize));
+        ids.push(self.sep);
+        Ok(ReaderRow { ids, passage })
+    }
+
+    /// A training row for `question` over `passage` whose answer there is `answer` (empty:
+    /// the passage does not hold it, and the first slot learns `[SEP]`). `None` when the
+    /// answer needs more slots than there are, or the passage lost it to truncation.
+    pub fn example(
+        &self,
+        question: &str,
+        passage: &str,
+        answer: &str,
+    ) -> Result<Option<MlmExample>> {
+        let row = self.row(question, passage)?;
+        let mut labels = vec![None; self.slots];
+        if !answer.is_empty() {
+            let tokens = self.answer_tokens(answer)?;
+            let passage_ids: Vec<usize> = row.passage.ids.iter().map(|&i| i as usize).collect();
+            if tokens.is_empty()
+                || tokens.len() >= self.slots
+                || find(&passage_ids, &tokens).is_none()
+            {
+                return Ok(None);
+            }
+            for (label, &t) in labels.iter_mut().zip(&tokens) {
+                *label = Some(t);
+            }
+            labels[tokens.len()] = Some(self.sep);
+        } else {
+            labels[0] = Some(self.sep);
+        }
+        Ok(Some(MlmExample {
+            ids: row.ids,
+            labels,
+        }))
+    }
+
+    /// Training rows of every passage of every item (see [`Self::example`]), and how many
+    /// passages were left out.
+    pub fn examples(&self, items: &[QaItem]) -> Result<(Vec<MlmExample>, usize)> {
+        let mut out = Vec::new();
+        let mut skipped = 0;
+        for item in items {
+            for p in &item.passages {
+                match self.example(&item.question, &p.passage, &p.answer)? {
+                    Some(e) => out.push(e),
+                    None => skipped += 1,
+                }
+            }
+        }
+        Ok((out, skipped))
+    }
+}
+
+/// Slots wanted for `items`: the longest answer in tokens plus one, at most [`MAX_SLOTS`].
+pub fn slots_for(tokenizer: &BertTokenizer, items: &[QaItem]) -> Result<usize> {
+    let codec = MlmReaderCodec::new(tokenizer.clone(), BTreeMap::new(), 2)?;
+    let mut longest = 1;
+    for item in items {
+        for answer in item.answers() {
+            longest = longest.max(codec.answer_tokens(answer)?.len());
+        }
+    }
+    Ok((longest + 1).min(MAX_SLOTS))
+}
+
+/// Where `needle` first occurs in `haystack`.
+fn find(haystack: &[usize], needle: &[usize]) -> Option<usize> {
+    if needle.is_empty() || needle.len() > haystack.len() {
+        return None;
+    }
+    haystack.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Tokens that follow `prefix` somewhere in `passage` (any passage token for an empty prefix).
+fn continuations(passage: &[usize], prefix: &[usize]) -> Vec<usize> {
+    let n = prefix.len();
+    let mut out: Vec<usize> = (0..passage.len().saturating_sub(n))
+        .filter(|&i| &passage[i..i + n] == prefix)
+        .map(|i| passage[i + n])
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Greedy constrained decoding of one passage's slots. `probs` is `[slots, vocab]`
+/// row-major. Returns the answer tokens (without `[SEP]`) and the mean probability of the
+/// chosen tokens, `[SEP]` included.
+pub fn decode_slots(
+    probs: &[f32],
+    vocab: usize,
+    passage: &[usize],
+    sep: usize,
+) -> (Vec<usize>, f64) {
+    let slots = probs.len() / vocab.max(1);
+    let mut answer = Vec::new();
+    let mut total = 0.0;
+    let mut used = 0;
+    for slot in 0..slots {
+        let row = &probs[slot * vocab..(slot + 1) * vocab];
+        let mut allowed = continuations(passage, &answer);
+        allowed.push(sep);
+        let (best, p) = allowed
+            .iter()
+            .map(|&t| (t, row.get(t).copied().unwrap_or(0.0)))
+            .fold(
+                (sep, f32::NEG_INFINITY),
+                |b, c| if c.1 > b.1 { c } else { b },
+            );
+        total += f64::from(p);
+        used += 1;
+        if best == sep {
+            break;
+        }
+        answer.push(best);
+    }
+    (answer, total / used.max(1) as f64)
+}
+
+impl MlmReaderCodec {
+    /// The answer of every item (empty when no passage gave one), in item order; rows are
+    /// read `batch_size` at a time, sorted by length. `progress` hears the items done.
+    pub fn answer_items(
+        &self,
+        bert: &Bert,
+        items: &[QaItem],
+        batch_size: usize,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<String>> {
+        let mut rows = Vec::new();
+        for (i, item) in items.iter().enumerate() {
+            for (p, passage) in item.passages.iter().enumerate() {
+                rows.push((i, p, self.row(&item.question, &passage.passage)?));
+            }
+        }
+        let mut order: Vec<usize> = (0..rows.len()).collect();
+        order.sort_by_key(|&r| rows[r].2.ids.len());
+        let mut candidates: Vec<Vec<(String, f64)>> = vec![Vec::new(); items.len()];
+        let mut remaining: Vec<usize> = items.iter().map(|i| i.passages.len()).collect();
+        let mut done = 0;
+        for chunk in order.chunks(batch_size.max(1)) {
+            let probs = self.slot_probabilities(bert, chunk.iter().map(|&r| &rows[r].2))?;
+            let vocab = probs.len() / (chunk.len() * self.slots);
+            for (k, &r) in chunk.iter().enumerate() {
+                let (item, p, row) = &rows[r];
+                let block = &probs[k * self.slots * vocab..(k + 1) * self.slots * vocab];
+                let passage_ids: Vec<usize> = row.passage.ids.iter().map(|&i| i as usize).collect();
+                let (tokens, score) = decode_slots(block, vocab, &passage_ids, self.sep);
+                if let Some(start) = find(&passage_ids, &tokens) {
+                    let text: Vec<char> = items[*item].passages[*p].passage.chars().collect();
+                    let span = row.passage.offsets[start].start
+                        ..row.passage.offsets[start + tokens.len() - 1].end;
+                    candidates[*item].push((text[span].iter().collect(), score));
+                }
+                remaining[*item] -= 1;
+                if remaining[*item] == 0 {
+                    done += 1;
+                }
+            }
+            progress(done);
+        }
+        Ok(candidates
+            .into_iter()
+            .map(|c| vote(c).unwrap_or_default())
+            .collect())
+    }
+
+    /// Softmax of the slot logits of `rows`, `[rows, slots, vocab]` row-major on the host.
+    fn slot_probabilities<'r>(
+        &self,
+        bert: &Bert,
+        rows: impl Iterator<Item = &'r ReaderRow>,
+    ) -> Result<Vec<f32>> {
+        let rows: Vec<&ReaderRow> = rows.collect();
+        let types: Vec<Vec<i64>> = rows.iter().map(|r| vec![0; r.ids.len()]).collect();
+        let seqs: Vec<(&[usize], &[i64])> = rows
+            .iter()
+            .zip(&types)
+            .map(|(r, t)| (&r.ids[..], &t[..]))
+            .collect();
+        let batch = TokenRows::pad(&seqs, bert.pad_id);
+        let logits = mlm_logits_at(bert, &batch, self.slot_positions(rows.len(), batch.len));
+        softmax(logits, 2)
+            .into_data()
+            .convert::<f32>()
+            .try_to_vec::<f32>()
+            .map_err(|e| Error::Reader(format!("slot probabilities: {e:?}")))
+    }
+
+    /// Flat positions of every row's mask slots (positions 1..=slots).
+    fn slot_positions(&self, rows: usize, len: usize) -> Vec<i64> {
+        (0..rows)
+            .flat_map(|r| (1..=self.slots).map(move |s| (r * len + s) as i64))
+            .collect()
+    }
+
+    /// Mean cross-entropy over the labelled slots of a batch, `[1]`.
+    pub fn loss(&self, bert: &Bert, batch: &[&MlmExample]) -> Tensor<1> {
+        let device = bert.embeddings.word_embeddings.weight.device();
+        let types: Vec<Vec<i64>> = batch.iter().map(|e| vec![0; e.ids.len()]).collect();
+        let seqs: Vec<(&[usize], &[i64])> = batch
+            .iter()
+            .zip(&types)
+            .map(|(e, t)| (&e.ids[..], &t[..]))
+            .collect();
+        let rows = TokenRows::pad(&seqs, bert.pad_id);
+        let labels: Vec<Option<usize>> = batch.iter().flat_map(|e| e.labels.clone()).collect();
+        let positions = self.slot_positions(batch.len(), rows.len);
+        let logits = mlm_logits_at(bert, &rows, positions);
+        mean_token_nll(logits, &labels, &device)
+    }
+}
+
+/// The MLM reader on the shared loop: slot cross-entropy, dev scored by the posts' final
+/// score (accuracy and F1 also reported).
+pub struct MlmReaderTask<'a> {
+    /// Text ↔ ids.
+    pub codec: &'a MlmReaderCodec,
+    /// Items answered after every epoch.
+    pub dev: &'a [QaItem],
+    /// Rows read together.
+    pub batch_size: usize,
+}
+
+impl TrainTask for MlmReaderTask<'_> {
+    type Model = Bert;
+    type Example = MlmExample;
+
+    fn loss(&self, model: &Bert, batch: &[&MlmExample]) -> Tensor<1> {
+        self.codec.loss(model, batch)
+    }
+
+    fn evaluate(&self, model: &Bert) -> Result<Evaluation> {
+        let answers = self
+            .codec
+            .answer_items(model, self.dev, self.batch_size, |_| {})?;
+        let scores = score_answers(&answers, self.dev);
+        Ok(Evaluation {
+            score: scores.final_score(),
+            report: format!("{} dev items: {scores}", scores.count),
+        })
+    }
+
+    fn example_len(&self, example: &MlmExample) -> Option<usize> {
+        Some(example.ids.len())
+    }
+}
