@@ -155,14 +155,17 @@ impl BertConfig {
             ));
         }
         if flavor == ConfigFlavor::HuggingFace
-            && let Some(v) = map.get("is_decoder")
+            && let Some(v) = map.get("add_cross_attention")
             && v.as_bool() == Some(true)
         {
             return Err(field_err(
-                "is_decoder",
+                "add_cross_attention",
                 "cross-attention decoders are not supported".to_string(),
             ));
         }
+        // `is_decoder` without cross-attention is a causal decoder (`BertLMHeadModel`).
+        let causal = flavor == ConfigFlavor::HuggingFace
+            && map.get("is_decoder").and_then(Value::as_bool) == Some(true);
         let hidden_act = match lookup(&["hidden_act", "activation"]) {
             Some((name, Value::String(s))) => {
                 Activation::from_name(s).map_err(|e| field_err(name, e.to_string()))?
@@ -189,7 +192,11 @@ impl BertConfig {
             type_vocab_size: uint(&["type_vocab_size"], Some(2))?,
             layer_norm_eps: float(&["layer_norm_eps", "layer_norm_epsilon"], 1e-12)?,
             pad_token_id: uint(&["pad_token_id"], Some(0))?,
-            mode: BertMode::Encoder,
+            mode: if causal {
+                BertMode::Lm
+            } else {
+                BertMode::Encoder
+            },
             with_pool: true,
             with_mlm: false,
             with_nsp: false,

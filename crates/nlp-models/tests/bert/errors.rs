@@ -3,7 +3,7 @@
 use std::path::Path;
 
 use nlp_models::Error;
-use nlp_models::bert::{BertCheckpoint, LoadOptions};
+use nlp_models::bert::{BertCheckpoint, BertMode, LoadOptions};
 use nlp_models::checkpoint::{PytorchFile, SafetensorsFile, TensorSource, TfCheckpoint};
 
 use crate::{device, fixtures, temp_dir};
@@ -166,6 +166,28 @@ fn config_errors_name_the_field() {
     let empty = temp_dir("empty");
     let err = load_err(&empty).to_string();
     assert!(err.contains("no model.safetensors"), "{err}");
+}
+
+/// `is_decoder` alone (transformers' `BertLMHeadModel`) opens as a causal LM; a decoder with
+/// cross-attention is refused, naming the field.
+#[test]
+fn causal_decoder_configs_open_in_lm_mode() {
+    let dir = temp_dir("decoder");
+    copy_dir(&fixtures().join("random_mlm"), &dir);
+    let config = dir.join("config.json");
+    let text = std::fs::read_to_string(&config).unwrap();
+    let mut json: serde_json::Value = serde_json::from_str(&text).unwrap();
+    json["is_decoder"] = true.into();
+    std::fs::write(&config, json.to_string()).unwrap();
+    let ckpt = BertCheckpoint::open(&dir).unwrap();
+    assert_eq!(ckpt.config.mode, BertMode::Lm);
+    json["add_cross_attention"] = true.into();
+    std::fs::write(&config, json.to_string()).unwrap();
+    let err = load_err(&dir).to_string();
+    assert!(
+        err.contains("config.json") && err.contains("add_cross_attention"),
+        "{err}"
+    );
 }
 
 /// A crash reproducer found by fuzzing, committed under `fuzz/regressions/TARGET/NAME`.
