@@ -105,6 +105,11 @@ struct Train {
     /// Dev items answered at every evaluation.
     #[arg(long, default_value_t = 300)]
     dev_items: usize,
+    /// Dropout on the attention probabilities. Off by default: on a CPU it draws a random
+    /// `[batch, heads, L, L]` tensor per layer and step (most of a step's time at L ≈ 300)
+    /// and keeps attention off the backend's fused kernel.
+    #[arg(long, default_value_t = 0.0)]
+    attention_dropout: f64,
 }
 
 #[derive(Args)]

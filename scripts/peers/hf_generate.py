@@ -49,7 +49,7 @@ def run(lm_dir):
                 do_sample=False, num_beams=beams, eos_token_id=SEP, pad_token_id=0,
                 use_cache=True,
             )
-            model.generate(ids[:1], **dict(kwargs, num_beams=1))  # warm-up
+            model.generate(ids[:1], **dict(kwargs, num_beams=1, attention_mask=torch.ones_like(ids[:1])))  # warm-up
             start = time.perf_counter()
             out = model.generate(ids, **kwargs)
             seconds = time.perf_counter() - start
