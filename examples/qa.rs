@@ -36,7 +36,6 @@ use bert4burn::tasks::units::spare_token_ids;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use common::cli::{DataArgs, DeviceArgs, EvalArgs, PredictArgs, TrainArgs};
 use common::run_dir::{RunDir, RunInfo};
-use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
 
 /// Reading-comprehension QA: write the cloze set, score baselines, train, evaluate, predict.
@@ -106,8 +105,8 @@ struct Train {
     #[arg(long, default_value_t = 300)]
     dev_items: usize,
     /// Dropout on the attention probabilities. Off by default: on a CPU it draws a random
-    /// `[batch, heads, L, L]` tensor per layer and step (most of a step's time at L ≈ 300)
-    /// and keeps attention off the backend's fused kernel.
+    /// `[batch, heads, L, L]` tensor per layer and step and keeps attention off the
+    /// backend's fused kernel.
     #[arg(long, default_value_t = 0.0)]
     attention_dropout: f64,
 }
@@ -256,13 +255,7 @@ fn train(args: &Train) -> anyhow::Result<()> {
     config.score_name = "dev final".into();
     let outcome = fit(&task, bert, &mut optim, &examples, &config)?;
     outcome.best_weights.context("no evaluation was run")?;
-    let state = &outcome.state;
-    println!(
-        "training took {:.1}s over {} steps",
-        state.train_seconds, state.global_step
-    );
-    let best = state.epoch_scores.iter().copied().fold(0.0, f64::max);
-    println!("dev final={best:.4}");
+    common::cli::print_training(&outcome.state, "final");
     Ok(())
 }
 
@@ -293,10 +286,7 @@ impl Reader {
 
     /// Answers of every item, with a progress bar over the items.
     fn answer(&self, items: &[QaItem], batch_size: usize) -> anyhow::Result<Vec<String>> {
-        let bar = ProgressBar::new(items.len() as u64);
-        bar.set_style(ProgressStyle::with_template(
-            "{elapsed_precise} [{bar:30}] {pos}/{len} items, eta {eta}",
-        )?);
+        let bar = common::count_bar(items.len(), "items")?;
         let answers = self
             .codec
             .answer_items(&self.bert, items, batch_size, |done| {

@@ -356,13 +356,7 @@ fn train_and_report<M: Seq2SeqModel>(
     config.score_name = "dev rouge-l".into();
     let outcome = fit(&task, model, &mut optim, &examples, &config)?;
     outcome.best_weights.context("no evaluation was run")?;
-    let state = &outcome.state;
-    println!(
-        "training took {:.1}s over {} steps",
-        state.train_seconds, state.global_step
-    );
-    let best = state.epoch_scores.iter().copied().fold(0.0, f64::max);
-    println!("dev rouge-l={best:.4}");
+    common::cli::print_training(&outcome.state, "rouge-l");
     Ok(())
 }
 
@@ -423,15 +417,6 @@ impl Generator {
     }
 }
 
-/// A bar over `n` inputs on stderr.
-fn bar(n: usize, what: &str) -> anyhow::Result<ProgressBar> {
-    let bar = ProgressBar::new(n as u64);
-    bar.set_style(ProgressStyle::with_template(&format!(
-        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what}, eta {{eta}}"
-    ))?);
-    Ok(bar)
-}
-
 fn eval(args: &Eval) -> anyhow::Result<()> {
     let g = Generator::open(&args.out, &args.device.device()?)?;
     let mut test = load_pairs(&args.test, true)?;
@@ -439,7 +424,7 @@ fn eval(args: &Eval) -> anyhow::Result<()> {
         test.truncate(limit);
     }
     let config = g.codec.generation(beam_strategy(args.beam)?);
-    let progress = bar(test.len(), "pairs")?;
+    let progress = common::count_bar(test.len(), "pairs")?;
     let started = std::time::Instant::now();
     let tick = |done: usize| progress.set_position(done as u64);
     let sources: Vec<&str> = test.iter().map(|p| p.src.as_str()).collect();
@@ -471,7 +456,7 @@ fn run_predict(args: &Predict) -> anyhow::Result<()> {
     let inputs = load_pairs(&args.input, false)?;
     let sources: Vec<&str> = inputs.iter().map(|p| p.src.as_str()).collect();
     let cached = !args.generation.no_cache;
-    let progress = bar(sources.len(), "inputs")?;
+    let progress = common::count_bar(sources.len(), "inputs")?;
     let tick = |done: usize| progress.set_position(done as u64);
     let titles = g.generate(&sources, &config, cached, args.batch_size, tick)?;
     progress.finish_and_clear();

@@ -7,7 +7,7 @@ use bert4burn::burn::tensor::Device;
 use bert4burn::core::device::parse_device;
 use bert4burn::tasks::generate::{BeamSettings, GenerationConfig, SampleSettings, Strategy};
 use bert4burn::tasks::ner::Prf;
-use bert4burn::tasks::train::TrainConfig;
+use bert4burn::tasks::train::{LoopState, TrainConfig};
 use clap::Args;
 
 /// `--device`.
@@ -121,6 +121,16 @@ pub fn print_test_scores(scores: &Prf) {
         scores.precision(),
         scores.recall()
     );
+}
+
+/// `train`'s last lines: the training time and steps, then `dev NAME=best score`.
+pub fn print_training(state: &LoopState, score_name: &str) {
+    println!(
+        "training took {:.1}s over {} steps",
+        state.train_seconds, state.global_step
+    );
+    let best = state.epoch_scores.iter().copied().fold(0.0, f64::max);
+    println!("dev {score_name}={best:.4}");
 }
 
 /// How a generating task chooses tokens (`predict` of the generation examples): greedy by

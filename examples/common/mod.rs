@@ -118,6 +118,15 @@ pub fn read_texts(path: &Path) -> anyhow::Result<Vec<String>> {
     Ok(texts)
 }
 
+/// A progress bar on stderr over `n` things called `what` ("pairs", "items").
+pub fn count_bar(n: usize, what: &str) -> anyhow::Result<indicatif::ProgressBar> {
+    let bar = indicatif::ProgressBar::new(n as u64);
+    bar.set_style(indicatif::ProgressStyle::with_template(&format!(
+        "{{elapsed_precise}} [{{bar:30}}] {{pos}}/{{len}} {what}, eta {{eta}}"
+    ))?);
+    Ok(bar)
+}
+
 /// Write `bytes` to `path` through a temporary file in the same directory and a rename, so a
 /// killed or failed run never leaves a partial file under the final name.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {

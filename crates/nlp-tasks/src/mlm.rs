@@ -35,6 +35,14 @@ impl TokenRows {
         }
         out
     }
+
+    /// `seqs` all in segment 0, right-padded with `pad`.
+    pub fn pad_one_segment<'a>(seqs: impl Iterator<Item = &'a [usize]>, pad: usize) -> Self {
+        let seqs: Vec<&[usize]> = seqs.collect();
+        let zeros = vec![0; seqs.iter().map(|s| s.len()).max().unwrap_or(0)];
+        let pairs: Vec<(&[usize], &[i64])> = seqs.iter().map(|s| (*s, &zeros[..])).collect();
+        Self::pad(&pairs, pad)
+    }
 }
 
 /// MLM logits `[1, positions, vocab]` of `bert` (its MLM head, decoder tied to the token

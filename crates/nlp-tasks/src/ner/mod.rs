@@ -16,7 +16,9 @@ pub use bert_crf::{BertCrf, BertCrfConfig};
 pub use crf_tagger::CrfTagger;
 pub use dgcnn_crf::{DgcnnCrf, DgcnnCrfConfig};
 pub use metric::{EntityMetrics, Prf};
-pub use peoples_daily::{Corpus, LABELS, Sentence, Split, load, parse_line, tagged_tokens};
+pub use peoples_daily::{
+    Corpus, LABELS, Sentence, Split, load, parse_line, tagged_tokens, visit_tagged_lines,
+};
 pub use tagger::{DgcnnTagger, words_with_entities};
 pub use tags::{bio_tag_names, tag_ids};
 pub use task::{

@@ -82,11 +82,16 @@ pub fn tagged_tokens(line: &str) -> std::result::Result<Vec<(&str, &str)>, Strin
 /// Parse one line (`word/POS` tokens separated by whitespace). Returns `Ok(None)` for a blank
 /// line and `Err(token)` for a token with no tag.
 pub fn parse_line(line: &str) -> std::result::Result<Option<(String, Vec<Span>)>, String> {
+    Ok(text_and_entities(&tagged_tokens(line)?))
+}
+
+/// The text of tagged tokens and its entities; `None` for no tokens.
+fn text_and_entities(tokens: &[(&str, &str)]) -> Option<(String, Vec<Span>)> {
     let mut text = String::new();
     let mut entities: Vec<Span> = Vec::new();
     let mut offset = 0;
     let mut previous_label: Option<&str> = None;
-    for (word, pos) in tagged_tokens(line)? {
+    for &(word, pos) in tokens {
         let len = word.chars().count();
         let label = label_of(pos);
         match (label, previous_label, entities.last_mut()) {
@@ -99,7 +104,31 @@ pub fn parse_line(line: &str) -> std::result::Result<Option<(String, Vec<Span>)>
         text.push_str(word);
         offset += len;
     }
-    Ok((!text.is_empty()).then_some((text, entities)))
+    (!text.is_empty()).then_some((text, entities))
+}
+
+/// Call `visit` with the zero-based index and the `(word, POS)` tokens of every non-blank
+/// line of a tagged file. A line that is not UTF-8 or has a token without a tag is an error
+/// naming the file and line.
+pub fn visit_tagged_lines(
+    path: &Path,
+    mut visit: impl FnMut(usize, Vec<(&str, &str)>),
+) -> Result<()> {
+    let bytes = std::fs::read(path).map_err(Error::io(path))?;
+    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
+        let bad_line = |message: String| Error::Line {
+            path: path.to_path_buf(),
+            line: index + 1,
+            message,
+        };
+        let line = std::str::from_utf8(raw).map_err(|_| bad_line("not valid UTF-8".into()))?;
+        let tokens = tagged_tokens(line.trim_end_matches('\r'))
+            .map_err(|token| bad_line(format!("token `{token}` has no `/POS` tag")))?;
+        if !tokens.is_empty() {
+            visit(index, tokens);
+        }
+    }
+    Ok(())
 }
 
 /// The corpus split three ways.
@@ -116,19 +145,10 @@ pub struct Corpus {
 /// Load and split a People's Daily file. Every malformed line is an error naming the file and
 /// line; blank lines are skipped (but still count for the split).
 pub fn load(path: &Path) -> Result<Corpus> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let mut corpus = Corpus::default();
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let bad_line = |message: String| Error::Line {
-            path: path.to_path_buf(),
-            line: index + 1,
-            message,
-        };
-        let line = std::str::from_utf8(raw).map_err(|_| bad_line("not valid UTF-8".into()))?;
-        let parsed = parse_line(line.trim_end_matches('\r'))
-            .map_err(|token| bad_line(format!("token `{token}` has no `/POS` tag")))?;
-        let Some((text, entities)) = parsed else {
-            continue;
+    visit_tagged_lines(path, |index, tokens| {
+        let Some((text, entities)) = text_and_entities(&tokens) else {
+            return;
         };
         let sentence = Sentence {
             line: index,
@@ -140,7 +160,7 @@ pub fn load(path: &Path) -> Result<Corpus> {
             Split::Dev => corpus.dev.push(sentence),
             Split::Test => corpus.test.push(sentence),
         }
-    }
+    })?;
     if corpus.train.is_empty() && corpus.dev.is_empty() && corpus.test.is_empty() {
         return Err(Error::Empty {
             path: path.to_path_buf(),

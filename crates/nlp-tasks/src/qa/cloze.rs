@@ -11,7 +11,7 @@ use rand::{Rng, SeedableRng};
 
 use super::items::{Passage, QaItem};
 use crate::error::{Error, Result};
-use crate::ner::tagged_tokens;
+use crate::ner::visit_tagged_lines;
 
 /// The blank that replaces the answer in a question.
 pub const BLANK: &str = "XXXXX";
@@ -89,27 +89,16 @@ fn is_aside(tokens: &[Token]) -> bool {
 /// previous article's last paragraph). Blank lines are skipped; a token without a tag is
 /// an error naming the file and line.
 pub fn load_articles(path: &Path) -> Result<Vec<Article>> {
-    let bytes = std::fs::read(path).map_err(Error::io(path))?;
     let mut articles: Vec<Article> = Vec::new();
     let mut previous_ends = true;
-    for (index, raw) in bytes.split(|&b| b == b'\n').enumerate() {
-        let bad_line = |message: String| Error::Line {
-            path: path.to_path_buf(),
-            line: index + 1,
-            message,
-        };
-        let line = std::str::from_utf8(raw).map_err(|_| bad_line("not valid UTF-8".into()))?;
-        let tokens: Vec<Token> = tagged_tokens(line.trim_end_matches('\r'))
-            .map_err(|token| bad_line(format!("token `{token}` has no `/POS` tag")))?
+    visit_tagged_lines(path, |index, tokens| {
+        let tokens: Vec<Token> = tokens
             .into_iter()
             .map(|(word, pos)| Token {
                 word: word.to_string(),
                 pos: pos.to_string(),
             })
             .collect();
-        if tokens.is_empty() {
-            continue;
-        }
         let ends = ends_sentence(&tokens);
         let aside = is_aside(&tokens);
         let headline = tokens.len() <= MAX_HEADLINE_TOKENS && !ends && !aside;
@@ -122,7 +111,7 @@ pub fn load_articles(path: &Path) -> Result<Vec<Article>> {
         }
         // A dateline after the last paragraph leaves the article finished.
         previous_ends = ends || (aside && previous_ends);
-    }
+    })?;
     if articles.is_empty() {
         return Err(Error::Empty {
             path: path.to_path_buf(),

