@@ -4,6 +4,8 @@ use burn::tensor::Tensor;
 use burn::tensor::activation;
 use serde::{Deserialize, Serialize};
 
+use crate::kernels::{self, GeluForm};
+
 /// An elementwise activation function.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Activation {
@@ -45,12 +47,13 @@ impl Activation {
         })
     }
 
-    /// Apply the activation elementwise.
+    /// Apply the activation elementwise (GELU through the fused kernels of [`kernels`] where
+    /// they apply).
     pub fn forward<const D: usize>(&self, x: Tensor<D>) -> Tensor<D> {
         match self {
             Self::Linear => x,
-            Self::Gelu => activation::gelu(x),
-            Self::GeluTanh => activation::gelu_approximate(x),
+            Self::Gelu => kernels::gelu(x, GeluForm::Erf),
+            Self::GeluTanh => kernels::gelu(x, GeluForm::Tanh),
             Self::Relu => activation::relu(x),
             Self::Tanh => x.tanh(),
             Self::Swish => activation::silu(x),

@@ -8,6 +8,7 @@ mod attention;
 mod crf;
 mod decode;
 mod device;
+mod kernels;
 mod masks;
 mod norm;
 mod padding;

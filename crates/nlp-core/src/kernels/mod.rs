@@ -1,0 +1,85 @@
+//! Fused CPU kernels behind Burn's backend extension, with the composed ops everywhere else.
+//!
+//! Each public function here takes ordinary tensors. On the `flex` CPU backend (with or without
+//! autodiff) and `f32` data it runs one fused kernel of this crate — vectorised for the CPU it
+//! finds at run time (AVX-512, AVX2 + FMA or the baseline) and split across rayon threads — with
+//! a hand-written backward pass. On every other device and dtype it composes Burn's own ops,
+//! exactly as before the kernels existed, so GPU backends keep their fused graphs.
+//!
+//! [`set_fused`] (or `BERT4BURN_FUSED=0` in the environment) switches the kernels off for the
+//! whole process, to compare the two paths.
+
+pub mod math;
+pub mod simd;
+
+#[cfg(feature = "flex")]
+mod extension;
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+use burn::tensor::{DType, Device, Tensor, activation};
+
+/// Which GELU.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GeluForm {
+    /// `x·Φ(x)` with the exact normal CDF (BERT's `gelu`).
+    Erf,
+    /// `x·(1 + tanh(√(2/π)(x + 0.044715x³)))/2` (`gelu_new`).
+    Tanh,
+}
+
+/// 0 = not yet read from the environment, 1 = on, 2 = off.
+static FUSED: AtomicU8 = AtomicU8::new(0);
+
+/// Switch the fused kernels on or off for the whole process (default: on, unless the
+/// environment has `BERT4BURN_FUSED=0`).
+pub fn set_fused(on: bool) {
+    FUSED.store(if on { 1 } else { 2 }, Ordering::Relaxed);
+}
+
+/// Whether the fused kernels are switched on.
+pub fn fused_enabled() -> bool {
+    match FUSED.load(Ordering::Relaxed) {
+        1 => true,
+        2 => false,
+        _ => {
+            let on = std::env::var("BERT4BURN_FUSED").map_or(true, |v| v.trim() != "0");
+            set_fused(on);
+            on
+        }
+    }
+}
+
+/// Whether a tensor on `device` with `dtype` takes the fused kernels: the `flex` backend, with
+/// or without autodiff, `f32`, and the kernels switched on.
+pub fn takes_fused_path(device: &Device, dtype: DType) -> bool {
+    #[cfg(feature = "flex")]
+    {
+        use burn::backend::DispatchDevice;
+        let on_flex = match device.as_dispatch() {
+            DispatchDevice::Flex(_) => true,
+            DispatchDevice::Autodiff(inner) => matches!(**inner, DispatchDevice::Flex(_)),
+            #[allow(unreachable_patterns)]
+            _ => false,
+        };
+        on_flex && dtype == DType::F32 && fused_enabled()
+    }
+    #[cfg(not(feature = "flex"))]
+    {
+        let _ = (device, dtype);
+        false
+    }
+}
+
+/// GELU in the given form: the fused kernel where [`takes_fused_path`] says so, Burn's
+/// `gelu` / `gelu_approximate` otherwise.
+pub fn gelu<const D: usize>(x: Tensor<D>, form: GeluForm) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if takes_fused_path(&x.device(), x.dtype()) {
+        return extension::gelu(x, form);
+    }
+    match form {
+        GeluForm::Erf => activation::gelu(x),
+        GeluForm::Tanh => activation::gelu_approximate(x),
+    }
+}
