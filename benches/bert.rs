@@ -8,22 +8,28 @@
 //!   and residual + LayerNorm (`scripts/peers/torch_minilm_profile.py` times the same parts in
 //!   PyTorch).
 //!
+//! With `BERT_BENCH_TRAIN=1` as well, it times training steps instead (forward, backward and
+//! AdamW at batch 16 × 128) and prints a `BERT_TRAIN …` line.
+//!
 //! The checkpoint comes from `BERT_BENCH_MODEL` or `data-cache/minilm`; the device from
 //! `BERT_BENCH_DEVICE` (default `flex`). Without the checkpoint the bench prints a message and
 //! does nothing.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
-use bert4burn::burn::tensor::module::attention;
-use bert4burn::burn::tensor::ops::AttentionModuleOptions;
+use bert4burn::burn::optim::GradientsParams;
 use bert4burn::burn::tensor::{Device, Int, Tensor, TensorData};
 use bert4burn::core::device::parse_device;
-use bert4burn::models::bert::{Bert, BertInput};
+use bert4burn::core::kernels;
+use bert4burn::models::bert::{Bert, BertCheckpoint, BertInput, LoadOptions};
+use bert4burn::optim::{Adam, RuleExt};
 use criterion::Criterion;
 
 const BATCH: usize = 32;
 const LEN: usize = 128;
+/// Batch of the training-step benchmark.
+const TRAIN_BATCH: usize = 16;
 
 fn model_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("BERT_BENCH_MODEL")
@@ -33,10 +39,10 @@ fn model_dir() -> Option<PathBuf> {
 }
 
 /// Deterministic ids: `[CLS]`, 126 ordinary word-piece ids, `[SEP]` (BERT-base uncased ids).
-fn inputs(vocab: usize, device: &Device) -> Tensor<2, Int> {
+fn inputs(vocab: usize, batch: usize, device: &Device) -> Tensor<2, Int> {
     let mut state = 12345u64;
-    let mut ids = Vec::with_capacity(BATCH * LEN);
-    for _ in 0..BATCH {
+    let mut ids = Vec::with_capacity(batch * LEN);
+    for _ in 0..batch {
         ids.push(101);
         for _ in 1..LEN - 1 {
             state = state
@@ -46,7 +52,35 @@ fn inputs(vocab: usize, device: &Device) -> Tensor<2, Int> {
         }
         ids.push(102);
     }
-    Tensor::from_data(TensorData::new(ids, [BATCH, LEN]), device)
+    Tensor::from_data(TensorData::new(ids, [batch, LEN]), device)
+}
+
+/// `BERT_BENCH_TRAIN=1`: seconds of each training step (forward, backward, AdamW with weight
+/// decay 0.01, lr 1e-4) at batch 16 × 128, dropout off, loss = mean squared last hidden state;
+/// the first step is a warm-up and not returned.
+fn train_steps(dir: &Path, device: &Device, iters: usize) -> Vec<f64> {
+    let ckpt = BertCheckpoint::open(dir).expect("MiniLM opens");
+    let mut config = ckpt.config.clone();
+    config.hidden_dropout_prob = 0.0;
+    config.attention_probs_dropout_prob = 0.0;
+    let device = device.clone().autodiff();
+    let (mut model, _) = ckpt
+        .load(&config, &LoadOptions::default(), &device)
+        .expect("MiniLM loads");
+    let ids = inputs(model.vocab_size(), TRAIN_BATCH, &device);
+    let mut optim = Adam::new().weight_decay(0.01).init().expect("AdamW");
+    let mut times = Vec::with_capacity(iters);
+    for step in 0..=iters {
+        let start = Instant::now();
+        let out = model.forward(BertInput::new(ids.clone()));
+        let loss = out.last_hidden_state.square().mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-4, model, grads);
+        if step > 0 {
+            times.push(start.elapsed().as_secs_f64());
+        }
+    }
+    times
 }
 
 fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
@@ -86,7 +120,7 @@ fn profile(model: &Bert, ids: &Tensor<2, Int>) {
         let v = split(qkv.pop().unwrap());
         let k = split(qkv.pop().unwrap());
         let q = split(qkv.pop().unwrap());
-        let context = attention(q, k, v, None, None, AttentionModuleOptions::default())
+        let context = kernels::attention(q, k, v, None, None)
             .swap_dims(1, 2)
             .reshape([batch, len, hidden]);
         attend += done(context.clone(), start);
@@ -136,13 +170,26 @@ fn main() {
     let device_name = std::env::var("BERT_BENCH_DEVICE").unwrap_or_else(|_| "flex".into());
     let device = parse_device(&device_name).expect("BERT_BENCH_DEVICE names a compiled-in backend");
     let model = Bert::load(&dir, &device).expect("MiniLM loads");
-    let ids = inputs(model.vocab_size(), &device);
+    let ids = inputs(model.vocab_size(), BATCH, &device);
 
     if std::env::var_os("BERT_BENCH_REPORT").is_some() {
         let iters: usize = std::env::var("BERT_BENCH_ITERS")
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(5);
+        if std::env::var_os("BERT_BENCH_TRAIN").is_some() {
+            drop(model);
+            let mut times = train_steps(&dir, &device, iters);
+            times.sort_by(f64::total_cmp);
+            println!(
+                "BERT_TRAIN device={device_name} fused={} batch={TRAIN_BATCH} len={LEN} iters={iters} median_s={:.4} best_s={:.4} peak_rss_mib={:.1}",
+                kernels::fused_enabled(),
+                times[times.len() / 2],
+                times[0],
+                peak_rss_mib()
+            );
+            return;
+        }
         for _ in 0..2 {
             forward(&model, &ids);
         }
@@ -158,7 +205,8 @@ fn main() {
         }
         let median = times[times.len() / 2];
         println!(
-            "BERT_BENCH device={device_name} batch={BATCH} len={LEN} iters={iters} median_s={median:.4} best_s={:.4} tokens_per_s={:.1} peak_rss_mib={:.1}",
+            "BERT_BENCH device={device_name} fused={} batch={BATCH} len={LEN} iters={iters} median_s={median:.4} best_s={:.4} tokens_per_s={:.1} peak_rss_mib={:.1}",
+            kernels::fused_enabled(),
             times[0],
             (BATCH * LEN) as f64 / median,
             peak_rss_mib()

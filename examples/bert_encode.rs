@@ -101,8 +101,12 @@ fn run(args: Args) -> anyhow::Result<()> {
     let mut states = vec![0f32; n * longest * hidden];
     let mut pooled = model.pooler.as_ref().map(|_| vec![0f32; n * hidden]);
     let mut attention = vec![0i64; n * longest];
-    for (chunk_index, chunk) in encodings.chunks(args.batch_size).enumerate() {
-        let base = chunk_index * args.batch_size;
+    // Batches of neighbours in length, so that little of each batch is padding; every row is
+    // written back to its input position.
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by_key(|&i| encodings[i].len());
+    for rows in order.chunks(args.batch_size) {
+        let chunk: Vec<_> = rows.iter().map(|&i| &encodings[i]).collect();
         let len = chunk.iter().map(|e| e.len()).max().unwrap_or(1);
         let mut ids = vec![0i64; chunk.len() * len];
         let mut types = vec![0i64; chunk.len() * len];
@@ -130,8 +134,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             )),
         );
         let last: Vec<f32> = out.last_hidden_state.into_data().try_into_vec_as::<f32>()?;
-        for r in 0..chunk.len() {
-            let row = base + r;
+        for (r, &row) in rows.iter().enumerate() {
             for j in 0..len.min(longest) {
                 let src = (r * len + j) * hidden;
                 let dst = (row * longest + j) * hidden;
@@ -141,7 +144,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         }
         if let (Some(pooled), Some(p)) = (pooled.as_mut(), out.pooler_output) {
             let p: Vec<f32> = p.into_data().try_into_vec_as::<f32>()?;
-            pooled[base * hidden..(base + chunk.len()) * hidden].copy_from_slice(&p);
+            for (r, &row) in rows.iter().enumerate() {
+                pooled[row * hidden..(row + 1) * hidden]
+                    .copy_from_slice(&p[r * hidden..(r + 1) * hidden]);
+            }
         }
         bar.inc(chunk.len() as u64);
     }

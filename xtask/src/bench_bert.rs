@@ -48,6 +48,33 @@ print(f"TORCH_BENCH threads={torch.get_num_threads()} torch={torch.__version__} 
 "#;
 
 /// Run the benchmark; `args` are the words after `bench bert`.
+const TORCH_TRAIN_SCRIPT: &str = r#"
+import resource, sys, time
+import torch
+from transformers import BertModel
+model_dir, iters = sys.argv[1], int(sys.argv[2])
+torch.manual_seed(0)
+model = BertModel.from_pretrained(model_dir, hidden_dropout_prob=0.0,
+                                  attention_probs_dropout_prob=0.0).train()
+opt = torch.optim.AdamW(model.parameters(), lr=1e-4, weight_decay=0.01)
+g = torch.Generator().manual_seed(12345)
+ids = torch.randint(1000, model.config.vocab_size, (16, 128), generator=g)
+ids[:, 0] = 101
+ids[:, -1] = 102
+times = []
+for step in range(iters + 1):
+    t = time.perf_counter()
+    loss = model(input_ids=ids).last_hidden_state.square().mean()
+    loss.backward()
+    opt.step()
+    opt.zero_grad()
+    if step > 0:
+        times.append(time.perf_counter() - t)
+times.sort()
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(f"TORCH_TRAIN median_s={times[len(times) // 2]:.4f} best_s={times[0]:.4f} peak_rss_mib={peak:.1f}")
+"#;
+
 pub fn run(args: &[String]) -> anyhow::Result<()> {
     let root = repo_root();
     let mut device = "flex".to_string();
@@ -55,6 +82,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut iters = 5usize;
     let mut model = root.join("data-cache/minilm");
     let mut python = None;
+    let mut profile = None;
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -64,9 +92,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--iters" => iters = value()?.parse().context("--iters takes a number")?,
             "--model" => model = PathBuf::from(value()?),
             "--python" => python = Some(value()?.clone()),
+            "--profile" => profile = Some(value()?.clone()),
             "-h" | "--help" => {
                 println!(
-                    "cargo xtask bench bert [--device flex] [--features F] [--iters 5] [--model DIR] [--python PATH]"
+                    "cargo xtask bench bert [--device flex] [--features F] [--iters 5] [--model DIR] [--python PATH] [--profile P]"
                 );
                 return Ok(());
             }
@@ -82,43 +111,65 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     eprintln!("building and running ours (cargo bench --bench bert, device {device}) …");
     let iters_text = iters.to_string();
-    let stdout = cargo_bench(
-        "bert",
-        features.as_deref(),
-        None,
-        &[
-            ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
-            ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
-            ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
-            ("BERT_BENCH_MODEL", model.as_os_str()),
-        ],
-    )?;
-    let ours = parse_line(&stdout, "BERT_BENCH ")
-        .with_context(|| format!("no BERT_BENCH line in the bench output:\n{stdout}"))?;
+    // Twice: Burn's composed ops (BERT4BURN_FUSED=0), then nlp-core's fused kernels.
+    let mut runs = Vec::new();
+    for fused in ["0", "1"] {
+        let stdout = cargo_bench(
+            "bert",
+            features.as_deref(),
+            profile.as_deref(),
+            &[
+                ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
+                ("BERT_BENCH_PROFILE", std::ffi::OsStr::new("1")),
+                ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
+                ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
+                ("BERT_BENCH_MODEL", model.as_os_str()),
+                ("BERT4BURN_FUSED", std::ffi::OsStr::new(fused)),
+            ],
+        )?;
+        let report = parse_line(&stdout, "BERT_BENCH ")
+            .with_context(|| format!("no BERT_BENCH line in the bench output:\n{stdout}"))?;
+        let parts = stdout
+            .lines()
+            .find(|l| l.starts_with("PROFILE "))
+            .unwrap_or("")
+            .to_string();
+        runs.push((report, parts));
+    }
+    let mut train_runs = Vec::new();
+    for fused in ["0", "1"] {
+        let stdout = cargo_bench(
+            "bert",
+            features.as_deref(),
+            profile.as_deref(),
+            &[
+                ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
+                ("BERT_BENCH_TRAIN", std::ffi::OsStr::new("1")),
+                ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
+                ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
+                ("BERT_BENCH_MODEL", model.as_os_str()),
+                ("BERT4BURN_FUSED", std::ffi::OsStr::new(fused)),
+            ],
+        )?;
+        train_runs.push(
+            parse_line(&stdout, "BERT_TRAIN ")
+                .with_context(|| format!("no BERT_TRAIN line in the bench output:\n{stdout}"))?,
+        );
+    }
 
-    let torch = match find_python(python, &root) {
+    let (torch, torch_train) = match find_python(python, &root) {
         None => {
             eprintln!(
                 "no Python with torch and transformers found (--python, $NLP_PYTHON, .venv, python3): PyTorch side skipped"
             );
-            None
+            (None, None)
         }
         Some(py) => {
             eprintln!("running PyTorch ({py}) …");
-            let out = Command::new(&py)
-                .args(["-c", TORCH_SCRIPT])
-                .arg(&model)
-                .arg(iters.to_string())
-                .output()
-                .with_context(|| format!("cannot run {py}"))?;
-            let stdout = String::from_utf8_lossy(&out.stdout);
-            if !out.status.success() {
-                bail!(
-                    "the PyTorch benchmark failed:\n{stdout}{}",
-                    String::from_utf8_lossy(&out.stderr)
-                );
-            }
-            parse_line(&stdout, "TORCH_BENCH ")
+            (
+                run_torch(&py, TORCH_SCRIPT, &model, iters, "TORCH_BENCH ")?,
+                run_torch(&py, TORCH_TRAIN_SCRIPT, &model, iters, "TORCH_TRAIN ")?,
+            )
         }
     };
 
@@ -126,13 +177,22 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_else(|| "?".into());
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("MiniLM-L6 (H=384, 6 layers) forward, batch 32 x 128 tokens, {cores} cores");
-    println!(
-        "  bert4burn ({:<7}) {:>10} tokens/s   median {:>7} s   peak RSS {:>7} MiB",
-        get(&ours, "device"),
-        get(&ours, "tokens_per_s"),
-        get(&ours, "median_s"),
-        get(&ours, "peak_rss_mib")
-    );
+    for (run, parts) in &runs {
+        let label = if run.get("fused").is_some_and(|f| f == "true") {
+            "fused kernels"
+        } else {
+            "composed ops"
+        };
+        println!(
+            "  bert4burn ({}, {label:<13}) {:>10} tokens/s   median {:>7} s   peak RSS {:>7} MiB",
+            get(run, "device"),
+            get(run, "tokens_per_s"),
+            get(run, "median_s"),
+            get(run, "peak_rss_mib")
+        );
+        println!("    {parts}");
+    }
+    let ours = &runs[runs.len() - 1].0;
     if let Some(t) = &torch {
         println!(
             "  PyTorch {:<9} {:>10} tokens/s   median {:>7} s   peak RSS {:>7} MiB   ({} threads, attn {})",
@@ -155,5 +215,59 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             );
         }
     }
+    let seconds =
+        |m: &BTreeMap<String, String>| m.get("median_s").and_then(|v| v.parse::<f64>().ok());
+    println!("MiniLM-L6 training step (forward, backward, AdamW), batch 16 x 128, dropout off");
+    for run in &train_runs {
+        let label = if run.get("fused").is_some_and(|f| f == "true") {
+            "fused kernels"
+        } else {
+            "composed ops"
+        };
+        println!(
+            "  bert4burn ({label:<13}) median {:>7} s   peak RSS {:>7} MiB",
+            get(run, "median_s"),
+            get(run, "peak_rss_mib")
+        );
+    }
+    if let Some(t) = &torch_train {
+        println!(
+            "  PyTorch AdamW           median {:>7} s   peak RSS {:>7} MiB",
+            get(t, "median_s"),
+            get(t, "peak_rss_mib")
+        );
+        if let (Some(ours), Some(theirs)) = (seconds(&train_runs[train_runs.len() - 1]), seconds(t))
+        {
+            let ratio = theirs / ours;
+            println!(
+                "  ratio bert4burn / PyTorch steps per second = {ratio:.2}x (goal >= 1.0x: {})",
+                if ratio >= 1.0 { "met" } else { "missed" }
+            );
+        }
+    }
     Ok(())
+}
+
+/// Runs one of the PyTorch scripts on the checkpoint and returns its `tag` line's values.
+fn run_torch(
+    py: &str,
+    script: &str,
+    model: &std::path::Path,
+    iters: usize,
+    tag: &str,
+) -> anyhow::Result<Option<BTreeMap<String, String>>> {
+    let out = Command::new(py)
+        .args(["-c", script])
+        .arg(model)
+        .arg(iters.to_string())
+        .output()
+        .with_context(|| format!("cannot run {py}"))?;
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        bail!(
+            "the PyTorch benchmark failed:\n{stdout}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    Ok(parse_line(&stdout, tag))
 }

@@ -31,9 +31,10 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "bench bert",
-        "bench bert [--device D] [--features F] [--iters N] [--python PY]",
-        "MiniLM-L6 forward at batch 32 x 128: bert4burn against PyTorch in the same run \
-         (tokens/s, ratio, peak memory); needs data-cache/minilm",
+        "bench bert [--device D] [--features F] [--iters N] [--python PY] [--profile P]",
+        "MiniLM-L6 forward at batch 32 x 128: bert4burn with Burn's composed ops and with the \
+         fused kernels, against PyTorch in the same run (tokens/s, ratio, peak memory, seconds \
+         per part); needs data-cache/minilm",
     ),
     (
         "bench decode",

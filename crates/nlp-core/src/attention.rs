@@ -13,10 +13,9 @@ use burn::config::Config;
 use burn::module::Module;
 use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::activation::softmax;
-use burn::tensor::module::attention;
-use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, DType, Tensor};
 
+use crate::kernels;
 use crate::position::apply_rotary;
 
 /// Configuration of [`MultiHeadAttention`].
@@ -279,7 +278,7 @@ impl MultiHeadAttention {
     ) -> AttentionOutput {
         let [batch, heads, len_q, head_dim] = q.dims();
         let (context, probs) = if !return_probs && self.dropout_is_inactive(&q) {
-            (fused_attention(q, k, v, mask, bias), None)
+            (kernels::attention(q, k, v, mask, bias), None)
         } else {
             let probs = self.probabilities(q, k, mask, bias);
             (probs.clone().matmul(v), return_probs.then_some(probs))
@@ -314,25 +313,6 @@ impl MultiHeadAttention {
         };
         self.dropout.forward(probs)
     }
-}
-
-/// Burn's fused scaled-dot-product attention (the backend's own kernel: flash or tiled on the
-/// CPU, FlashAttention on GPUs), with the workspace's `true` = visible masks. Like
-/// [`masked_softmax`], a query with no visible key gets a zero context.
-fn fused_attention(
-    q: Tensor<4>,
-    k: Tensor<4>,
-    v: Tensor<4>,
-    mask: Option<Tensor<3, Bool>>,
-    bias: Option<Tensor<4>>,
-) -> Tensor<4> {
-    let [batch, heads, len_q, _] = q.dims();
-    let len_k = k.dims()[2];
-    let shape = [batch, heads, len_q, len_k];
-    // Burn's op takes `true` = hidden.
-    let hidden = mask.map(|m| m.bool_not().unsqueeze_dim::<4>(1).expand(shape));
-    let bias = bias.map(|b| b.expand(shape));
-    attention(q, k, v, hidden, bias, AttentionModuleOptions::default())
 }
 
 /// Softmax over the last axis of `scores: [batch, heads, q, k]` restricted to visible keys

@@ -1,5 +1,8 @@
 //! Fused CPU kernels behind Burn's backend extension, with the composed ops everywhere else.
 //!
+//! Kernels: GELU (erf and tanh forms) and scaled-dot-product attention with a mask, each with
+//! its backward pass.
+//!
 //! Each public function here takes ordinary tensors. On the `flex` CPU backend (with or without
 //! autodiff) and `f32` data it runs one fused kernel of this crate — vectorised for the CPU it
 //! finds at run time (AVX-512, AVX2 + FMA or the baseline) and split across rayon threads — with
@@ -9,6 +12,8 @@
 //! [`set_fused`] (or `BERT4BURN_FUSED=0` in the environment) switches the kernels off for the
 //! whole process, to compare the two paths.
 
+#[cfg(feature = "flex")]
+pub mod attention;
 pub mod math;
 pub mod simd;
 
@@ -17,7 +22,9 @@ mod extension;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-use burn::tensor::{DType, Device, Tensor, activation};
+use burn::tensor::module;
+use burn::tensor::ops::AttentionModuleOptions;
+use burn::tensor::{Bool, DType, Device, Tensor, activation};
 
 /// Which GELU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -82,4 +89,30 @@ pub fn gelu<const D: usize>(x: Tensor<D>, form: GeluForm) -> Tensor<D> {
         GeluForm::Erf => activation::gelu(x),
         GeluForm::Tanh => activation::gelu_approximate(x),
     }
+}
+
+/// `softmax(Q·Kᵀ/√d + bias, mask)·V` for `q: [b, h, lq, d]`, `k: [b, h, lk, d]`,
+/// `v: [b, h, lk, dv]`, `mask: [b, lq, lk]` (`true` = visible) and a bias broadcastable to
+/// `[b, h, lq, lk]`: hidden keys get exactly zero probability and a query with no visible key
+/// gets a zero output. Without a bias, where [`takes_fused_path`] says so, this crate's streaming
+/// kernel (memory linear in the length) with its backward pass; otherwise Burn's own fused op
+/// (flash or tiled on the CPU, FlashAttention on GPUs).
+pub fn attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    mask: Option<Tensor<3, Bool>>,
+    bias: Option<Tensor<4>>,
+) -> Tensor<4> {
+    #[cfg(feature = "flex")]
+    if bias.is_none() && takes_fused_path(&q.device(), q.dtype()) {
+        return extension::attention(q, k, v, mask);
+    }
+    let [batch, heads, len_q, _] = q.dims();
+    let len_k = k.dims()[2];
+    let shape = [batch, heads, len_q, len_k];
+    // Burn's op takes `true` = hidden.
+    let hidden = mask.map(|m| m.bool_not().unsqueeze_dim::<4>(1).expand(shape));
+    let bias = bias.map(|b| b.expand(shape));
+    module::attention(q, k, v, hidden, bias, AttentionModuleOptions::default())
 }

@@ -17,7 +17,12 @@ fn grid(lo: f64, hi: f64, n: usize) -> Vec<f32> {
 }
 
 /// Largest `|got − want| / max(|want|, floor)` over the grid, and where.
-fn worst(xs: &[f32], got: impl Fn(f32) -> f32, want: impl Fn(f64) -> f64, floor: f64) -> (f64, f32) {
+fn worst(
+    xs: &[f32],
+    got: impl Fn(f32) -> f32,
+    want: impl Fn(f64) -> f64,
+    floor: f64,
+) -> (f64, f32) {
     xs.iter()
         .map(|&x| {
             let w = want(x as f64);
@@ -52,10 +57,24 @@ fn erf_is_within_a_millionth_relative_of_libm() {
 fn gelu_and_gradients_match_f64_formulas() {
     let xs = grid(-12.0, 12.0, 400_000);
     let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-    let cases: [(&str, fn(f32) -> f32, &dyn Fn(f64) -> f64, f64, f64); 4] = [
+    // (name, kernel, f64 reference, floor of the relative error, tolerance)
+    type Case<'a> = (&'a str, fn(f32) -> f32, &'a dyn Fn(f64) -> f64, f64, f64);
+    let cases: [Case; 4] = [
         ("gelu", math::gelu, &|x| x * cdf(x), 1e-3, 2e-6),
-        ("gelu'", math::gelu_grad, &|x| cdf(x) + x * pdf(x), 1.0, 1e-6),
-        ("gelu_tanh", math::gelu_tanh, &|x| x * tanh_gate(x), 1e-3, 2e-6),
+        (
+            "gelu'",
+            math::gelu_grad,
+            &|x| cdf(x) + x * pdf(x),
+            1.0,
+            1e-6,
+        ),
+        (
+            "gelu_tanh",
+            math::gelu_tanh,
+            &|x| x * tanh_gate(x),
+            1e-3,
+            2e-6,
+        ),
         (
             "gelu_tanh'",
             math::gelu_tanh_grad,
@@ -88,7 +107,10 @@ fn every_simd_level_gives_identical_bits() {
             let mut data = xs.to_vec();
             map_in_place_at::<F>(level, &mut data);
             let bits: Vec<u32> = data.iter().map(|v| v.to_bits()).collect();
-            assert!(bits == reference, "{name} at {level:?} differs from the scalar calls");
+            assert!(
+                bits == reference,
+                "{name} at {level:?} differs from the scalar calls"
+            );
         }
     }
     // An odd length, so that every variant also runs its remainder loop.
@@ -120,11 +142,19 @@ fn assert_all_close(got: &[f32], want: &[f32], tol: f32, what: &str) {
 fn fused_gelu_equals_the_composed_ops_on_strided_inputs() {
     let device = device();
     // A BERT-like activation: [batch, len, 4·hidden], values spread over ±6.
-    let values: Vec<f32> = pseudo_random(3 * 7 * 40, 7).iter().map(|v| v * 6.0).collect();
+    let values: Vec<f32> = pseudo_random(3 * 7 * 40, 7)
+        .iter()
+        .map(|v| v * 6.0)
+        .collect();
     let x = float_tensor(values, [3, 7, 40], &device);
     for form in [GeluForm::Erf, GeluForm::Tanh] {
         let want = floats(composed(x.clone(), form));
-        assert_all_close(&floats(kernels::gelu(x.clone(), form)), &want, 2e-6, "contiguous");
+        assert_all_close(
+            &floats(kernels::gelu(x.clone(), form)),
+            &want,
+            2e-6,
+            "contiguous",
+        );
         // A transposed view and a slice of a larger buffer take the copying path.
         let t = x.clone().swap_dims(1, 2);
         let want_t = floats(composed(t.clone(), form));
@@ -170,9 +200,107 @@ fn the_fused_path_is_taken_on_flex_f32_only() {
     let on_flex = format!("{device:?}").contains("Flex");
     if on_flex && kernels::fused_enabled() {
         assert!(kernels::takes_fused_path(&device, DType::F32));
-        assert!(kernels::takes_fused_path(&device.clone().autodiff(), DType::F32));
+        assert!(kernels::takes_fused_path(
+            &device.clone().autodiff(),
+            DType::F32
+        ));
     } else {
         assert!(!kernels::takes_fused_path(&device, DType::F32));
     }
     assert!(!kernels::takes_fused_path(&device, DType::F64));
+}
+
+/// Random `[b, h, len, d]` heads as a transposed view of `[b, len, h, d]`, as split heads are.
+fn heads(
+    b: usize,
+    h: usize,
+    len: usize,
+    d: usize,
+    seed: u64,
+    device: &burn::tensor::Device,
+) -> Tensor<4> {
+    float_tensor(pseudo_random(b * len * h * d, seed), [b, len, h, d], device).swap_dims(1, 2)
+}
+
+/// A `[b, lq, lk]` mask: batch row 0 sees everything, row 1 has its last third of keys padded
+/// and its first query sees nothing at all (a fully masked row).
+fn ragged_mask(
+    b: usize,
+    lq: usize,
+    lk: usize,
+    device: &burn::tensor::Device,
+) -> Tensor<3, burn::tensor::Bool> {
+    let mut values = vec![true; b * lq * lk];
+    for i in 0..lq {
+        for j in 0..lk {
+            let at = (lq + i) * lk + j;
+            values[at] = i != 0 && j < lk - lk / 3;
+        }
+    }
+    Tensor::from_data(burn::tensor::TensorData::new(values, [b, lq, lk]), device)
+}
+
+/// The composed reference: masked softmax of the scaled scores, times V.
+fn composed_attention(
+    q: Tensor<4>,
+    k: Tensor<4>,
+    v: Tensor<4>,
+    mask: Tensor<3, burn::tensor::Bool>,
+) -> Tensor<4> {
+    let scale = 1.0 / (q.dims()[3] as f64).sqrt();
+    let scores = q.matmul(k.swap_dims(2, 3)).mul_scalar(scale);
+    nlp_core::attention::masked_softmax(scores, mask).matmul(v)
+}
+
+#[test]
+fn fused_attention_equals_the_composed_ops_over_several_key_blocks() {
+    let device = device();
+    // 300 keys: two blocks of the online softmax (256 + 44).
+    for (lq, lk) in [(5, 7), (300, 300), (1, 300)] {
+        let (q, k, v) = (
+            heads(2, 3, lq, 8, 1, &device),
+            heads(2, 3, lk, 8, 2, &device),
+            heads(2, 3, lk, 8, 3, &device),
+        );
+        let mask = ragged_mask(2, lq, lk, &device);
+        let want = floats(composed_attention(
+            q.clone(),
+            k.clone(),
+            v.clone(),
+            mask.clone(),
+        ));
+        let got = floats(kernels::attention(q, k, v, Some(mask), None));
+        assert_all_close(&got, &want, 1e-5, &format!("attention {lq}x{lk}"));
+        // Batch row 1, query 0 sees no key: exactly zero.
+        let row = (2 * 3 - 3) * lq * 8;
+        assert!(
+            got[row..row + 8].iter().all(|&x| x == 0.0),
+            "fully masked row"
+        );
+    }
+}
+
+#[test]
+fn fused_attention_gradients_equal_the_composed_gradients() {
+    let device = device().autodiff();
+    for (lq, lk) in [(6, 9), (20, 290)] {
+        let weights = float_tensor(pseudo_random(2 * 3 * lq * 8, 9), [2, 3, lq, 8], &device);
+        let grads_of = |fused: bool| {
+            let q = heads(2, 3, lq, 8, 4, &device).require_grad();
+            let k = heads(2, 3, lk, 8, 5, &device).require_grad();
+            let v = heads(2, 3, lk, 8, 6, &device).require_grad();
+            let mask = ragged_mask(2, lq, lk, &device);
+            let out = if fused {
+                kernels::attention(q.clone(), k.clone(), v.clone(), Some(mask), None)
+            } else {
+                composed_attention(q.clone(), k.clone(), v.clone(), mask)
+            };
+            let grads = out.mul(weights.clone()).sum().backward();
+            [&q, &k, &v].map(|t| floats(t.grad(&grads).expect("a gradient")))
+        };
+        let (fused, composed) = (grads_of(true), grads_of(false));
+        for (name, (f, c)) in ["dq", "dk", "dv"].iter().zip(fused.iter().zip(&composed)) {
+            assert_all_close(f, c, 2e-5, &format!("{name} {lq}x{lk}"));
+        }
+    }
 }

@@ -1,0 +1,452 @@
+//! Streaming scaled-dot-product attention on f32 slices, forward and backward, one
+//! `(batch, head)` pair per rayon task.
+//!
+//! Forward: for each block of at most [`KEY_BLOCK`] keys, `S = Q·Kᵀ·scale` (gemm), hidden keys
+//! set to −∞, then an online softmax (running row maximum `m` and sum `l`, the accumulated
+//! output rescaled by `e^(m_old − m_new)`) and `O += P·V` (gemm). Memory per task grows with
+//! `L·KEY_BLOCK`, not `L²`. A row with no visible key gets a zero output and a log-sum-exp of −∞.
+//!
+//! Backward (the recomputation of FlashAttention-2): with `D = rowsum(dO ⊙ O)` and the saved
+//! log-sum-exp, per key block `P = e^(S − lse)`, `dV += Pᵀ·dO`, `dP = dO·Vᵀ`,
+//! `dS = P ⊙ (dP − D)`, `dQ += scale·dS·K`, `dK = scale·dSᵀ·Q`.
+//!
+//! Inputs are strided views (`[batch, heads, len, dim]` with any strides, as split heads come
+//! out of a reshape and transpose); outputs are contiguous.
+
+use gemm::{Parallelism, gemm};
+use rayon::prelude::*;
+
+use super::math;
+use super::simd::{SimdLevel, simd_level};
+
+/// Keys per block of the online softmax.
+pub const KEY_BLOCK: usize = 256;
+
+/// A read-only strided 4-d view into a slice: `[batch, heads, len, dim]`.
+#[derive(Debug, Clone, Copy)]
+pub struct View<'a> {
+    /// The whole storage.
+    pub data: &'a [f32],
+    /// Offset of element `[0, 0, 0, 0]`.
+    pub offset: usize,
+    /// `[batch, heads, len, dim]`.
+    pub shape: [usize; 4],
+    /// Strides in elements.
+    pub strides: [isize; 4],
+}
+
+impl View<'_> {
+    /// Pointer to `[b, h, 0, 0]`.
+    fn head(&self, b: usize, h: usize) -> *const f32 {
+        let at = self.offset as isize + b as isize * self.strides[0] + h as isize * self.strides[1];
+        debug_assert!(at >= 0 && (at as usize) <= self.data.len());
+        // SAFETY: in bounds for every valid view (checked by `check`).
+        unsafe { self.data.as_ptr().offset(at) }
+    }
+
+    /// Pointer to row `row` of head `[b, h]`.
+    fn row(&self, b: usize, h: usize, row: usize) -> *const f32 {
+        // SAFETY: as `head`.
+        unsafe { self.head(b, h).offset(row as isize * self.strides[2]) }
+    }
+
+    /// Every element the view addresses lies inside `data`.
+    fn check(&self) {
+        let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            if n == 0 {
+                return;
+            }
+            let reach = (n as isize - 1) * s;
+            if reach < 0 {
+                lo += reach;
+            } else {
+                hi += reach;
+            }
+        }
+        assert!(
+            lo >= 0 && (hi as usize) < self.data.len(),
+            "attention kernel: a view reaches outside its storage"
+        );
+    }
+}
+
+/// The inputs of one attention call.
+#[derive(Debug, Clone, Copy)]
+pub struct Inputs<'a> {
+    /// Queries `[b, h, lq, d]`.
+    pub q: View<'a>,
+    /// Keys `[b, h, lk, d]`.
+    pub k: View<'a>,
+    /// Values `[b, h, lk, dv]`.
+    pub v: View<'a>,
+    /// `[b, lq, lk]` row-major, `true` = visible; `None` = every key visible.
+    pub mask: Option<&'a [bool]>,
+    /// Multiplies the scores (usually `1/√d`).
+    pub scale: f32,
+}
+
+impl Inputs<'_> {
+    fn dims(&self) -> (usize, usize, usize, usize, usize, usize) {
+        let [b, h, lq, d] = self.q.shape;
+        let [_, _, lk, dv] = self.v.shape;
+        (b, h, lq, lk, d, dv)
+    }
+
+    fn check(&self) {
+        let (b, h, lq, lk, d, dv) = self.dims();
+        assert_eq!(self.k.shape, [b, h, lk, d], "attention kernel: key shape");
+        assert_eq!(
+            self.v.shape,
+            [b, h, lk, dv],
+            "attention kernel: value shape"
+        );
+        if let Some(mask) = self.mask {
+            assert_eq!(mask.len(), b * lq * lk, "attention kernel: mask size");
+        }
+        self.q.check();
+        self.k.check();
+        self.v.check();
+    }
+
+    fn visible(&self, b: usize, i: usize, j0: usize, n: usize) -> Option<&[bool]> {
+        let (_, _, lq, lk, _, _) = self.dims();
+        self.mask.map(|m| {
+            let start = (b * lq + i) * lk + j0;
+            &m[start..start + n]
+        })
+    }
+}
+
+/// `dst[m×n] = beta·lhs[m×k]·rhs[k×n] (+ dst when accumulate)`; each matrix given by a
+/// pointer and its (row, column) strides.
+///
+/// # Safety
+/// The pointers and strides must address valid memory for the given sizes.
+#[allow(clippy::too_many_arguments)]
+unsafe fn matmul(
+    (m, n, k): (usize, usize, usize),
+    dst: (*mut f32, isize, isize),
+    lhs: (*const f32, isize, isize),
+    rhs: (*const f32, isize, isize),
+    beta: f32,
+    accumulate: bool,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe {
+        gemm(
+            m,
+            n,
+            k,
+            dst.0,
+            dst.2,
+            dst.1,
+            accumulate,
+            lhs.0,
+            lhs.2,
+            lhs.1,
+            rhs.0,
+            rhs.2,
+            rhs.1,
+            1.0,
+            beta,
+            false,
+            false,
+            false,
+            Parallelism::None,
+        )
+    }
+}
+
+/// The forward pass: `out` `[b, h, lq, dv]` and `lse` `[b, h, lq]`, both contiguous.
+pub fn forward(inputs: &Inputs<'_>, out: &mut [f32], lse: &mut [f32]) {
+    inputs.check();
+    let (b, h, lq, _, _, dv) = inputs.dims();
+    assert_eq!(out.len(), b * h * lq * dv, "attention kernel: output size");
+    assert_eq!(lse.len(), b * h * lq, "attention kernel: lse size");
+    let level = simd_level();
+    out.par_chunks_mut((lq * dv).max(1))
+        .zip(lse.par_chunks_mut(lq.max(1)))
+        .enumerate()
+        .for_each(|(bh, (out, lse))| {
+            let (bi, hi) = (bh / h, bh % h);
+            match level {
+                // SAFETY: `simd_level` reported these features.
+                #[cfg(target_arch = "x86_64")]
+                SimdLevel::Avx512 => unsafe { forward_head_avx512(inputs, bi, hi, out, lse) },
+                #[cfg(target_arch = "x86_64")]
+                SimdLevel::Avx2 => unsafe { forward_head_avx2(inputs, bi, hi, out, lse) },
+                _ => forward_head(inputs, bi, hi, out, lse),
+            }
+        });
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn forward_head_avx512(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
+    forward_head(x, b, h, out, lse)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn forward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
+    forward_head(x, b, h, out, lse)
+}
+
+/// One `(batch, head)` pair of the forward pass.
+#[inline(always)]
+fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
+    let (_, _, lq, lk, d, dv) = x.dims();
+    let block = KEY_BLOCK.min(lk.max(1));
+    let mut scores = vec![0.0f32; lq * block];
+    let mut row_max = vec![f32::NEG_INFINITY; lq];
+    let mut row_sum = vec![0.0f32; lq];
+    out.fill(0.0);
+    let (q, k, v) = (&x.q, &x.k, &x.v);
+    for j0 in (0..lk).step_by(block) {
+        let n = block.min(lk - j0);
+        // S = scale · Q·K_blockᵀ  ([lq × n], row stride n).
+        // SAFETY: the views were checked; `scores` holds lq·block ≥ lq·n floats.
+        unsafe {
+            matmul(
+                (lq, n, d),
+                (scores.as_mut_ptr(), n as isize, 1),
+                (q.head(b, h), q.strides[2], q.strides[3]),
+                (k.row(b, h, j0), k.strides[3], k.strides[2]),
+                x.scale,
+                false,
+            );
+        }
+        for i in 0..lq {
+            let s = &mut scores[i * n..(i + 1) * n];
+            if let Some(visible) = x.visible(b, i, j0, n) {
+                for (s, &vis) in s.iter_mut().zip(visible) {
+                    if !vis {
+                        *s = f32::NEG_INFINITY;
+                    }
+                }
+            }
+            let block_max = s.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+            let new_max = row_max[i].max(block_max);
+            if new_max == f32::NEG_INFINITY {
+                // Nothing visible yet in this row: no probability mass.
+                s.fill(0.0);
+                continue;
+            }
+            let mut sum = 0.0f32;
+            for s in s.iter_mut() {
+                // exp(−∞) is 0: masked keys get exactly zero probability.
+                let p = if *s == f32::NEG_INFINITY {
+                    0.0
+                } else {
+                    math::exp(*s - new_max)
+                };
+                *s = p;
+                sum += p;
+            }
+            let correction = if row_max[i] == f32::NEG_INFINITY {
+                0.0
+            } else {
+                math::exp(row_max[i] - new_max)
+            };
+            row_sum[i] = row_sum[i] * correction + sum;
+            row_max[i] = new_max;
+            if correction != 1.0 {
+                out[i * dv..(i + 1) * dv]
+                    .iter_mut()
+                    .for_each(|o| *o *= correction);
+            }
+        }
+        // O += P·V_block.
+        // SAFETY: as above; `out` holds lq·dv floats.
+        unsafe {
+            matmul(
+                (lq, dv, n),
+                (out.as_mut_ptr(), dv as isize, 1),
+                (scores.as_ptr(), n as isize, 1),
+                (v.row(b, h, j0), v.strides[2], v.strides[3]),
+                1.0,
+                true,
+            );
+        }
+    }
+    for i in 0..lq {
+        let row = &mut out[i * dv..(i + 1) * dv];
+        if row_sum[i] > 0.0 {
+            let inv = 1.0 / row_sum[i];
+            row.iter_mut().for_each(|o| *o *= inv);
+            lse[i] = row_max[i] + row_sum[i].ln();
+        } else {
+            row.fill(0.0);
+            lse[i] = f32::NEG_INFINITY;
+        }
+    }
+}
+
+/// Gradients of one attention call, each contiguous.
+pub struct Grads<'a> {
+    /// `[b, h, lq, d]`.
+    pub q: &'a mut [f32],
+    /// `[b, h, lk, d]`.
+    pub k: &'a mut [f32],
+    /// `[b, h, lk, dv]`.
+    pub v: &'a mut [f32],
+}
+
+/// The backward pass, given the forward's contiguous output and log-sum-exp and the upstream
+/// gradient `d_out` (contiguous `[b, h, lq, dv]`).
+pub fn backward(inputs: &Inputs<'_>, out: &[f32], lse: &[f32], d_out: &[f32], grads: Grads<'_>) {
+    inputs.check();
+    let (b, h, lq, lk, d, dv) = inputs.dims();
+    assert_eq!(out.len(), b * h * lq * dv, "attention kernel: output size");
+    assert_eq!(
+        d_out.len(),
+        out.len(),
+        "attention kernel: output gradient size"
+    );
+    assert_eq!(lse.len(), b * h * lq, "attention kernel: lse size");
+    assert_eq!(grads.q.len(), b * h * lq * d, "attention kernel: dq size");
+    assert_eq!(grads.k.len(), b * h * lk * d, "attention kernel: dk size");
+    assert_eq!(grads.v.len(), b * h * lk * dv, "attention kernel: dv size");
+    let level = simd_level();
+    grads
+        .q
+        .par_chunks_mut((lq * d).max(1))
+        .zip(grads.k.par_chunks_mut((lk * d).max(1)))
+        .zip(grads.v.par_chunks_mut((lk * dv).max(1)))
+        .enumerate()
+        .for_each(|(bh, ((dq, dk), dvv))| {
+            let (bi, hi) = (bh / h, bh % h);
+            let head = HeadGrads {
+                out: &out[bh * lq * dv..(bh + 1) * lq * dv],
+                d_out: &d_out[bh * lq * dv..(bh + 1) * lq * dv],
+                lse: &lse[bh * lq..(bh + 1) * lq],
+                dq,
+                dk,
+                dv: dvv,
+            };
+            match level {
+                // SAFETY: `simd_level` reported these features.
+                #[cfg(target_arch = "x86_64")]
+                SimdLevel::Avx512 => unsafe { backward_head_avx512(inputs, bi, hi, head) },
+                #[cfg(target_arch = "x86_64")]
+                SimdLevel::Avx2 => unsafe { backward_head_avx2(inputs, bi, hi, head) },
+                _ => backward_head(inputs, bi, hi, head),
+            }
+        });
+}
+
+/// One head's slices of the backward pass.
+struct HeadGrads<'a> {
+    out: &'a [f32],
+    d_out: &'a [f32],
+    lse: &'a [f32],
+    dq: &'a mut [f32],
+    dk: &'a mut [f32],
+    dv: &'a mut [f32],
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx2,fma")]
+fn backward_head_avx512(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
+    backward_head(x, b, h, g)
+}
+
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2,fma")]
+fn backward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
+    backward_head(x, b, h, g)
+}
+
+/// One `(batch, head)` pair of the backward pass.
+#[inline(always)]
+fn backward_head(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
+    let (_, _, lq, lk, d, dv) = x.dims();
+    let block = KEY_BLOCK.min(lk.max(1));
+    let (q, k, v) = (&x.q, &x.k, &x.v);
+    // D_i = Σ_c dO[i,c]·O[i,c].
+    let delta: Vec<f32> = (0..lq)
+        .map(|i| {
+            let (o, d_o) = (&g.out[i * dv..(i + 1) * dv], &g.d_out[i * dv..(i + 1) * dv]);
+            o.iter().zip(d_o).map(|(a, b)| a * b).sum()
+        })
+        .collect();
+    let mut p = vec![0.0f32; lq * block];
+    let mut ds = vec![0.0f32; lq * block];
+    g.dq.fill(0.0);
+    for j0 in (0..lk).step_by(block) {
+        let n = block.min(lk - j0);
+        // SAFETY (all gemm calls below): views checked, buffers sized lq·block, lq·d, lk·d, lk·dv.
+        unsafe {
+            // P = exp(scale·Q·Kᵀ − lse), hidden keys and empty rows 0.
+            matmul(
+                (lq, n, d),
+                (p.as_mut_ptr(), n as isize, 1),
+                (q.head(b, h), q.strides[2], q.strides[3]),
+                (k.row(b, h, j0), k.strides[3], k.strides[2]),
+                x.scale,
+                false,
+            );
+        }
+        for i in 0..lq {
+            let row = &mut p[i * n..(i + 1) * n];
+            let lse = g.lse[i];
+            let visible = x.visible(b, i, j0, n);
+            for (j, s) in row.iter_mut().enumerate() {
+                let shown = visible.is_none_or(|vis| vis[j]);
+                *s = if shown && lse != f32::NEG_INFINITY {
+                    math::exp(*s - lse)
+                } else {
+                    0.0
+                };
+            }
+        }
+        unsafe {
+            // dV_block = Pᵀ·dO.
+            matmul(
+                (n, dv, lq),
+                (g.dv.as_mut_ptr().add(j0 * dv), dv as isize, 1),
+                (p.as_ptr(), 1, n as isize),
+                (g.d_out.as_ptr(), dv as isize, 1),
+                1.0,
+                false,
+            );
+            // dP = dO·V_blockᵀ.
+            matmul(
+                (lq, n, dv),
+                (ds.as_mut_ptr(), n as isize, 1),
+                (g.d_out.as_ptr(), dv as isize, 1),
+                (v.row(b, h, j0), v.strides[3], v.strides[2]),
+                1.0,
+                false,
+            );
+        }
+        // dS = P ⊙ (dP − D).
+        for i in 0..lq {
+            let (p_row, ds_row) = (&p[i * n..(i + 1) * n], &mut ds[i * n..(i + 1) * n]);
+            for (ds, &p) in ds_row.iter_mut().zip(p_row) {
+                *ds = p * (*ds - delta[i]);
+            }
+        }
+        unsafe {
+            // dQ += scale·dS·K_block.
+            matmul(
+                (lq, d, n),
+                (g.dq.as_mut_ptr(), d as isize, 1),
+                (ds.as_ptr(), n as isize, 1),
+                (k.row(b, h, j0), k.strides[2], k.strides[3]),
+                x.scale,
+                true,
+            );
+            // dK_block = scale·dSᵀ·Q.
+            matmul(
+                (n, d, lq),
+                (g.dk.as_mut_ptr().add(j0 * d), d as isize, 1),
+                (ds.as_ptr(), 1, n as isize),
+                (q.head(b, h), q.strides[2], q.strides[3]),
+                x.scale,
+                false,
+            );
+        }
+    }
+}
