@@ -111,7 +111,7 @@ fn profile(model: &Bert, ids: &Tensor<2, Int>) {
         let mut qkv = Vec::new();
         for lin in [&a.query, &a.key, &a.value] {
             let start = Instant::now();
-            let y = lin.forward(x.clone());
+            let y = kernels::linear(lin, x.clone());
             dense += done(y.clone(), start);
             qkv.push(y);
         }
@@ -125,19 +125,19 @@ fn profile(model: &Bert, ids: &Tensor<2, Int>) {
             .reshape([batch, len, hidden]);
         attend += done(context.clone(), start);
         let start = Instant::now();
-        let context = a.output.forward(context);
+        let context = kernels::linear(&a.output, context);
         dense += done(context.clone(), start);
         let start = Instant::now();
         let y = layer.attention_norm.forward(x.clone().add(context));
         norm += done(y.clone(), start);
         let start = Instant::now();
-        let h = layer.intermediate.forward(y.clone());
+        let h = kernels::linear(&layer.intermediate, y.clone());
         dense += done(h.clone(), start);
         let start = Instant::now();
         let h = layer.activation.forward(h);
         activation += done(h.clone(), start);
         let start = Instant::now();
-        let h = layer.output.forward(h);
+        let h = kernels::linear(&layer.output, h);
         dense += done(h.clone(), start);
         let start = Instant::now();
         norm += done(layer.output_norm.forward(y.add(h)), start);

@@ -219,9 +219,9 @@ impl KvCache {
 impl MultiHeadAttention {
     /// Attention over the given keys and values.
     pub fn forward(&self, input: AttentionInput) -> AttentionOutput {
-        let q = self.split_heads(self.query.forward(input.query));
-        let k = self.split_heads(self.key.forward(input.key));
-        let v = self.split_heads(self.value.forward(input.value));
+        let q = self.split_heads(kernels::linear(&self.query, input.query));
+        let k = self.split_heads(kernels::linear(&self.key, input.key));
+        let v = self.split_heads(kernels::linear(&self.value, input.value));
         let (q, k) = self.rotate(q, k, 0, 0);
         self.attend(q, k, v, input.mask, input.bias, input.return_probs)
     }
@@ -230,9 +230,9 @@ impl MultiHeadAttention {
     /// are the new positions. Rotary positions continue from the cached length.
     pub fn forward_cached(&self, input: AttentionInput, cache: &mut KvCache) -> AttentionOutput {
         let start = cache.len();
-        let q = self.split_heads(self.query.forward(input.query));
-        let k = self.split_heads(self.key.forward(input.key));
-        let v = self.split_heads(self.value.forward(input.value));
+        let q = self.split_heads(kernels::linear(&self.query, input.query));
+        let k = self.split_heads(kernels::linear(&self.key, input.key));
+        let v = self.split_heads(kernels::linear(&self.value, input.value));
         let (q, k) = self.rotate(q, k, start, start);
         let (k, v) = cache.append(k, v);
         self.attend(q, k, v, input.mask, input.bias, input.return_probs)
@@ -287,7 +287,7 @@ impl MultiHeadAttention {
             .swap_dims(1, 2)
             .reshape([batch, len_q, heads * head_dim]);
         AttentionOutput {
-            context: self.output.forward(context),
+            context: kernels::linear(&self.output, context),
             probs,
         }
     }

@@ -1,9 +1,9 @@
 //! Streaming scaled-dot-product attention on f32 slices, forward and backward, one
 //! `(batch, head)` pair per rayon task.
 //!
-//! Forward: for each block of at most [`KEY_BLOCK`] keys, `S = Q·Kᵀ·scale` (gemm), hidden keys
-//! set to −∞, then an online softmax (running row maximum `m` and sum `l`, the accumulated
-//! output rescaled by `e^(m_old − m_new)`) and `O += P·V` (gemm). Memory per task grows with
+//! Forward: for each block of at most [`KEY_BLOCK`] keys and each query row, the scores
+//! `q·Kᵀ·scale`, hidden keys set to −∞, then an online softmax (running row maximum `m` and sum
+//! `l`, the accumulated output rescaled by `e^(m_old − m_new)`) and `o += p·V`. Memory per task grows with
 //! `L·KEY_BLOCK`, not `L²`. A row with no visible key gets a zero output and a log-sum-exp of −∞.
 //!
 //! Backward (the recomputation of FlashAttention-2): with `D = rowsum(dO ⊙ O)` and the saved
@@ -42,6 +42,17 @@ impl View<'_> {
         debug_assert!(at >= 0 && (at as usize) <= self.data.len());
         // SAFETY: in bounds for every valid view (checked by `check`).
         unsafe { self.data.as_ptr().offset(at) }
+    }
+
+    /// Element `[b, h, row, col]`.
+    #[inline(always)]
+    fn at(&self, b: usize, h: usize, row: usize, col: usize) -> f32 {
+        let at = self.offset as isize
+            + b as isize * self.strides[0]
+            + h as isize * self.strides[1]
+            + row as isize * self.strides[2]
+            + col as isize * self.strides[3];
+        self.data[at as usize]
     }
 
     /// Pointer to row `row` of head `[b, h]`.
@@ -193,32 +204,38 @@ fn forward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &
     forward_head(x, b, h, out, lse)
 }
 
-/// One `(batch, head)` pair of the forward pass.
+/// One `(batch, head)` pair of the forward pass, one query row at a time: per key block the
+/// block's keys are transposed (`[d, n]`) and its values packed (`[n, dv]`) once, then each
+/// row's scores are `Σ_c q[c]·Kᵀ[c, ·]` and its output `Σ_j p[j]·V[j, ·]` — loops over
+/// contiguous memory that vectorise at the width [`forward`] compiled for.
 #[inline(always)]
 fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
     let (_, _, lq, lk, d, dv) = x.dims();
     let block = KEY_BLOCK.min(lk.max(1));
-    let mut scores = vec![0.0f32; lq * block];
+    let (q, k, v) = (&x.q, &x.k, &x.v);
+    let mut keys_t = vec![0.0f32; d * block];
+    let mut values = vec![0.0f32; block * dv];
+    let mut scores = vec![0.0f32; block];
+    let mut query = vec![0.0f32; d];
     let mut row_max = vec![f32::NEG_INFINITY; lq];
     let mut row_sum = vec![0.0f32; lq];
     out.fill(0.0);
-    let (q, k, v) = (&x.q, &x.k, &x.v);
     for j0 in (0..lk).step_by(block) {
         let n = block.min(lk - j0);
-        // S = scale · Q·K_blockᵀ  ([lq × n], row stride n).
-        // SAFETY: the views were checked; `scores` holds lq·block ≥ lq·n floats.
-        unsafe {
-            matmul(
-                (lq, n, d),
-                (scores.as_mut_ptr(), n as isize, 1),
-                (q.head(b, h), q.strides[2], q.strides[3]),
-                (k.row(b, h, j0), k.strides[3], k.strides[2]),
-                x.scale,
-                false,
-            );
+        for j in 0..n {
+            for c in 0..d {
+                keys_t[c * n + j] = k.at(b, h, j0 + j, c);
+            }
+            for c in 0..dv {
+                values[j * dv + c] = v.at(b, h, j0 + j, c);
+            }
         }
         for i in 0..lq {
-            let s = &mut scores[i * n..(i + 1) * n];
+            for (c, qc) in query.iter_mut().enumerate() {
+                *qc = q.at(b, h, i, c) * x.scale;
+            }
+            let s = &mut scores[..n];
+            scores_row(&query, &keys_t, s);
             if let Some(visible) = x.visible(b, i, j0, n) {
                 for (s, &vis) in s.iter_mut().zip(visible) {
                     if !vis {
@@ -226,24 +243,20 @@ fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [
                     }
                 }
             }
-            let block_max = s.iter().fold(f32::NEG_INFINITY, |a, &v| a.max(v));
-            let new_max = row_max[i].max(block_max);
+            let new_max = row_max[i].max(lane_max(s));
             if new_max == f32::NEG_INFINITY {
                 // Nothing visible yet in this row: no probability mass.
-                s.fill(0.0);
                 continue;
             }
-            let mut sum = 0.0f32;
             for s in s.iter_mut() {
-                // exp(−∞) is 0: masked keys get exactly zero probability.
-                let p = if *s == f32::NEG_INFINITY {
+                // Hidden keys get exactly zero probability.
+                *s = if *s == f32::NEG_INFINITY {
                     0.0
                 } else {
                     math::exp(*s - new_max)
                 };
-                *s = p;
-                sum += p;
             }
+            let sum = lane_sum(s);
             let correction = if row_max[i] == f32::NEG_INFINITY {
                 0.0
             } else {
@@ -251,23 +264,11 @@ fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [
             };
             row_sum[i] = row_sum[i] * correction + sum;
             row_max[i] = new_max;
+            let o = &mut out[i * dv..(i + 1) * dv];
             if correction != 1.0 {
-                out[i * dv..(i + 1) * dv]
-                    .iter_mut()
-                    .for_each(|o| *o *= correction);
+                o.iter_mut().for_each(|o| *o *= correction);
             }
-        }
-        // O += P·V_block.
-        // SAFETY: as above; `out` holds lq·dv floats.
-        unsafe {
-            matmul(
-                (lq, dv, n),
-                (out.as_mut_ptr(), dv as isize, 1),
-                (scores.as_ptr(), n as isize, 1),
-                (v.row(b, h, j0), v.strides[2], v.strides[3]),
-                1.0,
-                true,
-            );
+            accumulate_values(s, &values, o);
         }
     }
     for i in 0..lq {
@@ -281,6 +282,95 @@ fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [
             lse[i] = f32::NEG_INFINITY;
         }
     }
+}
+
+/// Columns of the score tile kept in registers while the head dimension is summed.
+const SCORE_TILE: usize = 64;
+/// Output columns kept in registers while the keys are summed.
+const VALUE_TILE: usize = 32;
+
+/// `s[j] = Σ_c query[c]·keys_t[c·n + j]` for `n = s.len()`, in register tiles of
+/// [`SCORE_TILE`] columns.
+#[inline(always)]
+fn scores_row(query: &[f32], keys_t: &[f32], s: &mut [f32]) {
+    let n = s.len();
+    let mut j = 0;
+    while j + SCORE_TILE <= n {
+        let mut acc = [0.0f32; SCORE_TILE];
+        for (c, &qc) in query.iter().enumerate() {
+            let kt = &keys_t[c * n + j..c * n + j + SCORE_TILE];
+            for l in 0..SCORE_TILE {
+                acc[l] += qc * kt[l];
+            }
+        }
+        s[j..j + SCORE_TILE].copy_from_slice(&acc);
+        j += SCORE_TILE;
+    }
+    for (jj, s) in s.iter_mut().enumerate().skip(j) {
+        *s = query
+            .iter()
+            .enumerate()
+            .map(|(c, &qc)| qc * keys_t[c * n + jj])
+            .sum();
+    }
+}
+
+/// `o[c] += Σ_j p[j]·values[j·dv + c]` for `dv = o.len()`, in register tiles of
+/// [`VALUE_TILE`] columns.
+#[inline(always)]
+fn accumulate_values(p: &[f32], values: &[f32], o: &mut [f32]) {
+    let dv = o.len();
+    let mut c0 = 0;
+    while c0 + VALUE_TILE <= dv {
+        let mut acc = [0.0f32; VALUE_TILE];
+        acc.copy_from_slice(&o[c0..c0 + VALUE_TILE]);
+        for (j, &pj) in p.iter().enumerate() {
+            let vj = &values[j * dv + c0..j * dv + c0 + VALUE_TILE];
+            for l in 0..VALUE_TILE {
+                acc[l] += pj * vj[l];
+            }
+        }
+        o[c0..c0 + VALUE_TILE].copy_from_slice(&acc);
+        c0 += VALUE_TILE;
+    }
+    for (c, o) in o.iter_mut().enumerate().skip(c0) {
+        *o += p
+            .iter()
+            .enumerate()
+            .map(|(j, &pj)| pj * values[j * dv + c])
+            .sum::<f32>();
+    }
+}
+
+/// Sum in 16 interleaved partial sums (a sequential float sum does not vectorise).
+#[inline(always)]
+fn lane_sum(x: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 16];
+    let chunks = x.chunks_exact(16);
+    let tail: f32 = chunks.remainder().iter().sum();
+    for chunk in chunks {
+        for l in 0..16 {
+            acc[l] += chunk[l];
+        }
+    }
+    acc.iter().sum::<f32>() + tail
+}
+
+/// Maximum in 16 interleaved lanes (−∞ for an empty slice).
+#[inline(always)]
+fn lane_max(x: &[f32]) -> f32 {
+    let mut acc = [f32::NEG_INFINITY; 16];
+    let chunks = x.chunks_exact(16);
+    let tail = chunks
+        .remainder()
+        .iter()
+        .fold(f32::NEG_INFINITY, |a, &v| a.max(v));
+    for chunk in chunks {
+        for l in 0..16 {
+            acc[l] = acc[l].max(chunk[l]);
+        }
+    }
+    acc.iter().fold(tail, |a, &v| a.max(v))
 }
 
 /// Gradients of one attention call, each contiguous.

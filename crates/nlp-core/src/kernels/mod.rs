@@ -1,7 +1,7 @@
 //! Fused CPU kernels behind Burn's backend extension, with the composed ops everywhere else.
 //!
-//! Kernels: GELU (erf and tanh forms) and scaled-dot-product attention with a mask, each with
-//! its backward pass.
+//! Kernels: GELU (erf and tanh forms), scaled-dot-product attention with a mask, and the dense
+//! layer `x·W + b`, each with its backward pass.
 //!
 //! Each public function here takes ordinary tensors. On the `flex` CPU backend (with or without
 //! autodiff) and `f32` data it runs one fused kernel of this crate — vectorised for the CPU it
@@ -14,6 +14,8 @@
 
 #[cfg(feature = "flex")]
 pub mod attention;
+#[cfg(feature = "flex")]
+pub mod linear;
 pub mod math;
 pub mod simd;
 
@@ -22,6 +24,7 @@ mod extension;
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
+use burn::nn::Linear;
 use burn::tensor::module;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, DType, Device, Tensor, activation};
@@ -115,4 +118,25 @@ pub fn attention(
     let hidden = mask.map(|m| m.bool_not().unsqueeze_dim::<4>(1).expand(shape));
     let bias = bias.map(|b| b.expand(shape));
     module::attention(q, k, v, hidden, bias, AttentionModuleOptions::default())
+}
+
+/// `layer.forward(x)` (`x·W + b` over the last axis) through [`affine`].
+pub fn linear<const D: usize>(layer: &Linear, x: Tensor<D>) -> Tensor<D> {
+    affine(x, layer.weight.val(), layer.bias.as_ref().map(|b| b.val()))
+}
+
+/// `x·weight + bias` over the last axis of `x` (`weight: [d_in, d_out]`, any strides, so a
+/// transposed embedding serves as an output layer without a copy): one multi-threaded gemm over
+/// all rows with the bias written first, where [`takes_fused_path`] says so; Burn's
+/// `module::linear` (what `Linear::forward` runs) otherwise.
+pub fn affine<const D: usize>(
+    x: Tensor<D>,
+    weight: Tensor<2>,
+    bias: Option<Tensor<1>>,
+) -> Tensor<D> {
+    #[cfg(feature = "flex")]
+    if takes_fused_path(&x.device(), x.dtype()) {
+        return extension::linear(x, weight, bias);
+    }
+    module::linear(x, weight, bias)
 }

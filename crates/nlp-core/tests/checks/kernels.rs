@@ -304,3 +304,57 @@ fn fused_attention_gradients_equal_the_composed_gradients() {
         }
     }
 }
+
+#[test]
+fn fused_dense_layer_equals_the_composed_ops() {
+    let device = device();
+    let x = float_tensor(pseudo_random(3 * 5 * 7, 21), [3, 5, 7], &device);
+    // A transposed view as the weight, the way a tied output embedding is used.
+    let embedding = float_tensor(pseudo_random(11 * 7, 22), [11, 7], &device);
+    let bias = float_tensor(pseudo_random(11, 23), [11], &device);
+    for bias in [Some(bias), None] {
+        let weight = embedding.clone().transpose();
+        let want = floats(burn::tensor::module::linear(
+            x.clone(),
+            weight.clone(),
+            bias.clone(),
+        ));
+        let got = floats(kernels::affine(x.clone(), weight, bias.clone()));
+        assert_all_close(&got, &want, 1e-6, "dense layer");
+        // A strided input (every other row of a larger tensor) too.
+        let rows = x.clone().slice([0..3, 1..4, 0..7]);
+        let want = floats(burn::tensor::module::linear(
+            rows.clone(),
+            embedding.clone().transpose(),
+            bias.clone(),
+        ));
+        let got = floats(kernels::affine(rows, embedding.clone().transpose(), bias));
+        assert_all_close(&got, &want, 1e-6, "dense layer on a slice");
+    }
+}
+
+#[test]
+fn fused_dense_layer_gradients_equal_the_composed_gradients() {
+    let device = device().autodiff();
+    let upstream = float_tensor(pseudo_random(4 * 6 * 9, 31), [4, 6, 9], &device);
+    let grads_of = |fused: bool| {
+        let x = float_tensor(pseudo_random(4 * 6 * 5, 32), [4, 6, 5], &device).require_grad();
+        let w = float_tensor(pseudo_random(5 * 9, 33), [5, 9], &device).require_grad();
+        let b = float_tensor(pseudo_random(9, 34), [9], &device).require_grad();
+        let y = if fused {
+            kernels::affine(x.clone(), w.clone(), Some(b.clone()))
+        } else {
+            burn::tensor::module::linear(x.clone(), w.clone(), Some(b.clone()))
+        };
+        let grads = y.mul(upstream.clone()).sum().backward();
+        (
+            floats(x.grad(&grads).expect("dx")),
+            floats(w.grad(&grads).expect("dw")),
+            floats(b.grad(&grads).expect("db")),
+        )
+    };
+    let (fused, composed) = (grads_of(true), grads_of(false));
+    assert_all_close(&fused.0, &composed.0, 1e-5, "dx");
+    assert_all_close(&fused.1, &composed.1, 1e-5, "dw");
+    assert_all_close(&fused.2, &composed.2, 1e-5, "db");
+}

@@ -4,6 +4,7 @@ use burn::module::{Module, Param};
 use burn::nn::{Initializer, Linear, LinearConfig};
 use burn::tensor::{Device, Tensor};
 use nlp_core::activation::Activation;
+use nlp_core::kernels;
 use nlp_core::norm::{LayerNorm, LayerNormConfig};
 
 use super::BertConfig;
@@ -36,7 +37,7 @@ impl BertPooler {
     pub fn forward(&self, hidden: Tensor<3>) -> Tensor<2> {
         let [batch, _, h] = hidden.dims();
         let cls = hidden.slice_dim(1, 0..1).reshape([batch, h]);
-        self.dense.forward(cls).tanh()
+        kernels::linear(&self.dense, cls).tanh()
     }
 }
 
@@ -69,12 +70,11 @@ impl BertMlmHead {
 
     /// `hidden: [batch, len, H]`, `embedding: [vocab, H]` → logits `[batch, len, vocab]`.
     pub fn forward(&self, hidden: Tensor<3>, embedding: Tensor<2>) -> Tensor<3> {
-        let h = self
-            .layer_norm
-            .forward(self.activation.forward(self.dense.forward(hidden)));
-        let [vocab, width] = embedding.dims();
-        let logits = h.matmul(embedding.transpose().reshape([1, width, vocab]));
-        logits.add(self.bias.val().reshape([1, 1, vocab]))
+        let h = self.layer_norm.forward(
+            self.activation
+                .forward(kernels::linear(&self.dense, hidden)),
+        );
+        kernels::affine(h, embedding.transpose(), Some(self.bias.val()))
     }
 }
 

@@ -5,6 +5,7 @@ use burn::nn::{Dropout, DropoutConfig, Initializer, Linear, LinearConfig};
 use burn::tensor::{Bool, Device, Tensor};
 use nlp_core::activation::Activation;
 use nlp_core::attention::{AttentionInput, KvCache, MultiHeadAttention, MultiHeadAttentionConfig};
+use nlp_core::kernels;
 use nlp_core::norm::{LayerNorm, LayerNormConfig};
 
 use super::BertConfig;
@@ -101,9 +102,10 @@ impl BertLayer {
         let x = self
             .attention_norm
             .forward(x.add(self.dropout.forward(context)));
-        let h = self.output.forward(
+        let h = kernels::linear(
+            &self.output,
             self.activation
-                .forward(self.intermediate.forward(x.clone())),
+                .forward(kernels::linear(&self.intermediate, x.clone())),
         );
         x.add(self.dropout.forward(h))
     }

@@ -1,0 +1,205 @@
+//! [`FusedOps`] on the `flex` backend: the host kernels of [`crate::kernels`] on the tensors'
+//! storage.
+
+use burn::backend::Flex;
+use burn::backend::flex::FlexTensor;
+use burn::tensor::TensorData;
+
+use super::FusedOps;
+use crate::kernels::attention::{self as kernel, Inputs, View};
+use crate::kernels::linear::{self, Matrix};
+use crate::kernels::math::{GeluErf, GeluErfGrad, GeluTanh, GeluTanhGrad};
+use crate::kernels::simd::{map_in_place, scale_in_place};
+
+/// A strided `[batch, heads, len, dim]` view of a flex tensor.
+fn view(t: &FlexTensor) -> View<'_> {
+    let layout = t.layout();
+    let (shape, strides) = (layout.shape(), layout.strides());
+    assert_eq!(shape.num_dims(), 4, "attention kernel: a 4-d tensor");
+    View {
+        data: t.storage::<f32>(),
+        offset: layout.start_offset(),
+        shape: [shape[0], shape[1], shape[2], shape[3]],
+        strides: [strides[0], strides[1], strides[2], strides[3]],
+    }
+}
+
+/// A 2-d flex tensor as a strided matrix.
+fn matrix(t: &FlexTensor) -> Matrix<'_> {
+    let layout = t.layout();
+    let (shape, strides) = (layout.shape(), layout.strides());
+    assert_eq!(shape.num_dims(), 2, "linear kernel: a 2-d tensor");
+    Matrix {
+        data: t.storage::<f32>(),
+        offset: layout.start_offset(),
+        shape: [shape[0], shape[1]],
+        strides: [strides[0], strides[1]],
+    }
+}
+
+/// A mask's values in row-major order.
+fn mask_values(mask: FlexTensor) -> Vec<bool> {
+    mask.into_data()
+        .try_into_vec::<bool>()
+        .expect("attention kernel: a bool mask")
+}
+
+/// Runs the forward kernel; returns `(out, lse)`.
+fn flex_attention(
+    q: FlexTensor,
+    k: FlexTensor,
+    v: FlexTensor,
+    mask: FlexTensor,
+) -> (FlexTensor, FlexTensor) {
+    let mask = mask_values(mask);
+    let inputs = flex_inputs(&q, &k, &v, &mask);
+    let [b, h, lq, _] = inputs.q.shape;
+    let dv = inputs.v.shape[3];
+    let mut out = vec![0.0f32; b * h * lq * dv];
+    let mut lse = vec![0.0f32; b * h * lq];
+    kernel::forward(&inputs, &mut out, &mut lse);
+    (
+        FlexTensor::from_data(TensorData::new(out, [b, h, lq, dv])),
+        FlexTensor::from_data(TensorData::new(lse, [b, h, lq])),
+    )
+}
+
+fn flex_inputs<'a>(
+    q: &'a FlexTensor,
+    k: &'a FlexTensor,
+    v: &'a FlexTensor,
+    mask: &'a [bool],
+) -> Inputs<'a> {
+    let q = view(q);
+    Inputs {
+        q,
+        k: view(k),
+        v: view(v),
+        mask: Some(mask),
+        scale: 1.0 / (q.shape[3] as f32).sqrt(),
+    }
+}
+
+/// `t` as a tensor that owns exactly its elements in row-major order (a copy when `t` is a
+/// strided view or shares a larger buffer).
+fn packed(t: FlexTensor) -> FlexTensor {
+    let whole = t.bytes().len() / size_of::<f32>();
+    if t.layout().contiguous_offsets() == Some((0, whole)) {
+        t
+    } else {
+        t.to_contiguous()
+    }
+}
+
+impl FusedOps for Flex {
+    fn fused_gelu(x: FlexTensor, tanh: bool) -> FlexTensor {
+        // Writes in place when `x` is not shared (copy-on-write otherwise).
+        let mut out = packed(x);
+        let data = out.storage_mut::<f32>();
+        if tanh {
+            map_in_place::<GeluTanh>(data);
+        } else {
+            map_in_place::<GeluErf>(data);
+        }
+        out
+    }
+
+    fn fused_gelu_backward(x: FlexTensor, grad: FlexTensor, tanh: bool) -> FlexTensor {
+        let x = packed(x);
+        let x = x.as_slice::<f32>().expect("a packed f32 tensor");
+        let mut out = packed(grad);
+        let data = out.storage_mut::<f32>();
+        if tanh {
+            scale_in_place::<GeluTanhGrad>(data, x);
+        } else {
+            scale_in_place::<GeluErfGrad>(data, x);
+        }
+        out
+    }
+
+    fn fused_attention(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        mask: FlexTensor,
+    ) -> FlexTensor {
+        flex_attention(q, k, v, mask).0
+    }
+
+    fn fused_attention_with_lse(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        mask: FlexTensor,
+    ) -> (FlexTensor, FlexTensor) {
+        flex_attention(q, k, v, mask)
+    }
+
+    fn fused_attention_backward(
+        q: FlexTensor,
+        k: FlexTensor,
+        v: FlexTensor,
+        mask: FlexTensor,
+        out: FlexTensor,
+        lse: FlexTensor,
+        d_out: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let mask = mask_values(mask);
+        let inputs = flex_inputs(&q, &k, &v, &mask);
+        let (q_shape, k_shape, v_shape) = (inputs.q.shape, inputs.k.shape, inputs.v.shape);
+        let (out, lse, d_out) = (packed(out), packed(lse), packed(d_out));
+        let mut dq = vec![0.0f32; q_shape.iter().product()];
+        let mut dk = vec![0.0f32; k_shape.iter().product()];
+        let mut dv = vec![0.0f32; v_shape.iter().product()];
+        kernel::backward(
+            &inputs,
+            out.as_slice::<f32>().expect("packed"),
+            lse.as_slice::<f32>().expect("packed"),
+            d_out.as_slice::<f32>().expect("packed"),
+            kernel::Grads {
+                q: &mut dq,
+                k: &mut dk,
+                v: &mut dv,
+            },
+        );
+        (
+            FlexTensor::from_data(TensorData::new(dq, q_shape)),
+            FlexTensor::from_data(TensorData::new(dk, k_shape)),
+            FlexTensor::from_data(TensorData::new(dv, v_shape)),
+        )
+    }
+
+    fn fused_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
+        let bias = packed(bias);
+        let (x, w) = (matrix(&x), matrix(&weight));
+        let shape = [x.shape[0], w.shape[1]];
+        let mut out = vec![0.0f32; shape[0] * shape[1]];
+        linear::forward(x, w, bias.as_slice::<f32>().expect("packed"), &mut out);
+        FlexTensor::from_data(TensorData::new(out, shape))
+    }
+
+    fn fused_linear_backward(
+        x: FlexTensor,
+        weight: FlexTensor,
+        d_out: FlexTensor,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let d_out = packed(d_out);
+        let (x, w) = (matrix(&x), matrix(&weight));
+        let mut dx = vec![0.0f32; x.shape[0] * x.shape[1]];
+        let mut dw = vec![0.0f32; w.shape[0] * w.shape[1]];
+        let mut db = vec![0.0f32; w.shape[1]];
+        linear::backward(
+            x,
+            w,
+            d_out.as_slice::<f32>().expect("packed"),
+            &mut dx,
+            &mut dw,
+            &mut db,
+        );
+        (
+            FlexTensor::from_data(TensorData::new(dx, x.shape)),
+            FlexTensor::from_data(TensorData::new(dw, w.shape)),
+            FlexTensor::from_data(TensorData::new(db, [w.shape[1]])),
+        )
+    }
+}
