@@ -70,16 +70,31 @@ fn train_steps(dir: &Path, device: &Device, iters: usize) -> Vec<f64> {
     let ids = inputs(model.vocab_size(), TRAIN_BATCH, &device);
     let mut optim = Adam::new().weight_decay(0.01).init().expect("AdamW");
     let mut times = Vec::with_capacity(iters);
+    // Seconds in the forward (to the loss), backward and optimizer step, summed over the steps.
+    let mut parts = [0.0f64; 3];
     for step in 0..=iters {
         let start = Instant::now();
         let out = model.forward(BertInput::new(ids.clone()));
         let loss = out.last_hidden_state.square().mean();
+        let forward = start.elapsed().as_secs_f64();
         let grads = GradientsParams::from_grads(loss.backward(), &model);
+        let backward = start.elapsed().as_secs_f64();
         model = optim.step(1e-4, model, grads);
+        let total = start.elapsed().as_secs_f64();
         if step > 0 {
-            times.push(start.elapsed().as_secs_f64());
+            times.push(total);
+            parts[0] += forward;
+            parts[1] += backward - forward;
+            parts[2] += total - backward;
         }
     }
+    let n = iters.max(1) as f64;
+    println!(
+        "TRAIN_PARTS seconds per step: forward={:.4} backward={:.4} optimizer={:.4}",
+        parts[0] / n,
+        parts[1] / n,
+        parts[2] / n
+    );
     times
 }
 

@@ -187,7 +187,7 @@ pub fn forward(inputs: &Inputs<'_>, out: &mut [f32], lse: &mut [f32]) {
                 SimdLevel::Avx512 => unsafe { forward_head_avx512(inputs, bi, hi, out, lse) },
                 #[cfg(target_arch = "x86_64")]
                 SimdLevel::Avx2 => unsafe { forward_head_avx2(inputs, bi, hi, out, lse) },
-                _ => forward_head(inputs, bi, hi, out, lse),
+                _ => forward_head::<false>(inputs, bi, hi, out, lse),
             }
         });
 }
@@ -195,13 +195,13 @@ pub fn forward(inputs: &Inputs<'_>, out: &mut [f32], lse: &mut [f32]) {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn forward_head_avx512(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
-    forward_head(x, b, h, out, lse)
+    forward_head::<true>(x, b, h, out, lse)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn forward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
-    forward_head(x, b, h, out, lse)
+    forward_head::<true>(x, b, h, out, lse)
 }
 
 /// One `(batch, head)` pair of the forward pass, one query row at a time: per key block the
@@ -209,7 +209,13 @@ fn forward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &
 /// row's scores are `Σ_c q[c]·Kᵀ[c, ·]` and its output `Σ_j p[j]·V[j, ·]` — loops over
 /// contiguous memory that vectorise at the width [`forward`] compiled for.
 #[inline(always)]
-fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [f32]) {
+fn forward_head<const FMA: bool>(
+    x: &Inputs<'_>,
+    b: usize,
+    h: usize,
+    out: &mut [f32],
+    lse: &mut [f32],
+) {
     let (_, _, lq, lk, d, dv) = x.dims();
     let block = KEY_BLOCK.min(lk.max(1));
     let (q, k, v) = (&x.q, &x.k, &x.v);
@@ -235,7 +241,7 @@ fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [
                 *qc = q.at(b, h, i, c) * x.scale;
             }
             let s = &mut scores[..n];
-            scores_row(&query, &keys_t, s);
+            scores_row::<FMA>(&query, &keys_t, s);
             if let Some(visible) = x.visible(b, i, j0, n) {
                 for (s, &vis) in s.iter_mut().zip(visible) {
                     if !vis {
@@ -253,14 +259,14 @@ fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [
                 *s = if *s == f32::NEG_INFINITY {
                     0.0
                 } else {
-                    math::exp(*s - new_max)
+                    math::exp::<FMA>(*s - new_max)
                 };
             }
             let sum = lane_sum(s);
             let correction = if row_max[i] == f32::NEG_INFINITY {
                 0.0
             } else {
-                math::exp(row_max[i] - new_max)
+                math::exp::<FMA>(row_max[i] - new_max)
             };
             row_sum[i] = row_sum[i] * correction + sum;
             row_max[i] = new_max;
@@ -268,7 +274,7 @@ fn forward_head(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &mut [
             if correction != 1.0 {
                 o.iter_mut().for_each(|o| *o *= correction);
             }
-            accumulate_values(s, &values, o);
+            accumulate_values::<FMA>(s, &values, o);
         }
     }
     for i in 0..lq {
@@ -292,7 +298,7 @@ const VALUE_TILE: usize = 32;
 /// `s[j] = Σ_c query[c]·keys_t[c·n + j]` for `n = s.len()`, in register tiles of
 /// [`SCORE_TILE`] columns.
 #[inline(always)]
-fn scores_row(query: &[f32], keys_t: &[f32], s: &mut [f32]) {
+fn scores_row<const FMA: bool>(query: &[f32], keys_t: &[f32], s: &mut [f32]) {
     let n = s.len();
     let mut j = 0;
     while j + SCORE_TILE <= n {
@@ -300,7 +306,7 @@ fn scores_row(query: &[f32], keys_t: &[f32], s: &mut [f32]) {
         for (c, &qc) in query.iter().enumerate() {
             let kt = &keys_t[c * n + j..c * n + j + SCORE_TILE];
             for l in 0..SCORE_TILE {
-                acc[l] += qc * kt[l];
+                acc[l] = math::madd::<FMA>(qc, kt[l], acc[l]);
             }
         }
         s[j..j + SCORE_TILE].copy_from_slice(&acc);
@@ -318,7 +324,7 @@ fn scores_row(query: &[f32], keys_t: &[f32], s: &mut [f32]) {
 /// `o[c] += Σ_j p[j]·values[j·dv + c]` for `dv = o.len()`, in register tiles of
 /// [`VALUE_TILE`] columns.
 #[inline(always)]
-fn accumulate_values(p: &[f32], values: &[f32], o: &mut [f32]) {
+fn accumulate_values<const FMA: bool>(p: &[f32], values: &[f32], o: &mut [f32]) {
     let dv = o.len();
     let mut c0 = 0;
     while c0 + VALUE_TILE <= dv {
@@ -327,7 +333,7 @@ fn accumulate_values(p: &[f32], values: &[f32], o: &mut [f32]) {
         for (j, &pj) in p.iter().enumerate() {
             let vj = &values[j * dv + c0..j * dv + c0 + VALUE_TILE];
             for l in 0..VALUE_TILE {
-                acc[l] += pj * vj[l];
+                acc[l] = math::madd::<FMA>(pj, vj[l], acc[l]);
             }
         }
         o[c0..c0 + VALUE_TILE].copy_from_slice(&acc);
@@ -421,7 +427,7 @@ pub fn backward(inputs: &Inputs<'_>, out: &[f32], lse: &[f32], d_out: &[f32], gr
                 SimdLevel::Avx512 => unsafe { backward_head_avx512(inputs, bi, hi, head) },
                 #[cfg(target_arch = "x86_64")]
                 SimdLevel::Avx2 => unsafe { backward_head_avx2(inputs, bi, hi, head) },
-                _ => backward_head(inputs, bi, hi, head),
+                _ => backward_head::<false>(inputs, bi, hi, head),
             }
         });
 }
@@ -439,18 +445,18 @@ struct HeadGrads<'a> {
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn backward_head_avx512(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
-    backward_head(x, b, h, g)
+    backward_head::<true>(x, b, h, g)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn backward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
-    backward_head(x, b, h, g)
+    backward_head::<true>(x, b, h, g)
 }
 
 /// One `(batch, head)` pair of the backward pass.
 #[inline(always)]
-fn backward_head(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
+fn backward_head<const FMA: bool>(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
     let (_, _, lq, lk, d, dv) = x.dims();
     let block = KEY_BLOCK.min(lk.max(1));
     let (q, k, v) = (&x.q, &x.k, &x.v);
@@ -485,7 +491,7 @@ fn backward_head(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
             for (j, s) in row.iter_mut().enumerate() {
                 let shown = visible.is_none_or(|vis| vis[j]);
                 *s = if shown && lse != f32::NEG_INFINITY {
-                    math::exp(*s - lse)
+                    math::exp::<FMA>(*s - lse)
                 } else {
                     0.0
                 };

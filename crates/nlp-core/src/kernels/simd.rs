@@ -14,8 +14,8 @@ const CHUNK: usize = 16 * 1024;
 
 /// A function of one f32, applied lane by lane.
 pub trait Lanewise: Sync {
-    /// The value at `x`.
-    fn apply(x: f32) -> f32;
+    /// The value at `x`, with `a·b + c` as fused multiply-adds when `FMA`.
+    fn apply<const FMA: bool>(x: f32) -> f32;
 }
 
 /// The vector instruction set the loops run with.
@@ -30,6 +30,11 @@ pub enum SimdLevel {
 }
 
 impl SimdLevel {
+    /// Whether this level's loops use fused multiply-adds (see [`super::math`]).
+    pub fn fma(self) -> bool {
+        self != Self::Baseline
+    }
+
     /// Higher includes lower.
     fn rank(self) -> u8 {
         match self {
@@ -43,52 +48,68 @@ impl SimdLevel {
     pub fn available() -> Vec<SimdLevel> {
         [Self::Avx512, Self::Avx2, Self::Baseline]
             .into_iter()
-            .filter(|level| level.rank() <= simd_level().rank())
+            .filter(|level| level.rank() <= detected_level().rank())
             .collect()
     }
 }
 
-/// The best level this CPU supports (detected once).
+/// The level the kernels run with (decided once): the best this CPU supports, or a lower one
+/// named by `BERT4BURN_SIMD` (`avx512`, `avx2`, `baseline`) in the environment.
 pub fn simd_level() -> SimdLevel {
     static LEVEL: std::sync::OnceLock<SimdLevel> = std::sync::OnceLock::new();
     *LEVEL.get_or_init(|| {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::arch::is_x86_feature_detected!("avx512f") {
-                return SimdLevel::Avx512;
-            }
-            if std::arch::is_x86_feature_detected!("avx2")
-                && std::arch::is_x86_feature_detected!("fma")
-            {
-                return SimdLevel::Avx2;
-            }
+        let detected = detected_level();
+        let asked = match std::env::var("BERT4BURN_SIMD").as_deref() {
+            Ok("avx512") => SimdLevel::Avx512,
+            Ok("avx2") => SimdLevel::Avx2,
+            Ok("baseline") => SimdLevel::Baseline,
+            _ => detected,
+        };
+        if asked.rank() <= detected.rank() {
+            asked
+        } else {
+            detected
         }
-        SimdLevel::Baseline
     })
+}
+
+/// The best level this CPU reports.
+fn detected_level() -> SimdLevel {
+    #[cfg(target_arch = "x86_64")]
+    {
+        if std::arch::is_x86_feature_detected!("avx512f") {
+            return SimdLevel::Avx512;
+        }
+        if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
+        {
+            return SimdLevel::Avx2;
+        }
+    }
+    SimdLevel::Baseline
 }
 
 /// `data[i] = F(data[i])` or, with `x`, `data[i] = data[i] · F(x[i])`.
 #[inline(always)]
-fn body<F: Lanewise>(data: &mut [f32], x: Option<&[f32]>) {
+fn body<F: Lanewise, const FMA: bool>(data: &mut [f32], x: Option<&[f32]>) {
     match x {
-        None => data.iter_mut().for_each(|v| *v = F::apply(*v)),
+        None => data.iter_mut().for_each(|v| *v = F::apply::<FMA>(*v)),
         Some(x) => data
             .iter_mut()
             .zip(x)
-            .for_each(|(v, &xi)| *v *= F::apply(xi)),
+            .for_each(|(v, &xi)| *v *= F::apply::<FMA>(xi)),
     }
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx2,fma")]
 fn body_avx512<F: Lanewise>(data: &mut [f32], x: Option<&[f32]>) {
-    body::<F>(data, x)
+    body::<F, true>(data, x)
 }
 
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2,fma")]
 fn body_avx2<F: Lanewise>(data: &mut [f32], x: Option<&[f32]>) {
-    body::<F>(data, x)
+    body::<F, true>(data, x)
 }
 
 fn run_chunk<F: Lanewise>(level: SimdLevel, data: &mut [f32], x: Option<&[f32]>) {
@@ -98,7 +119,7 @@ fn run_chunk<F: Lanewise>(level: SimdLevel, data: &mut [f32], x: Option<&[f32]>)
         SimdLevel::Avx512 => unsafe { body_avx512::<F>(data, x) },
         #[cfg(target_arch = "x86_64")]
         SimdLevel::Avx2 => unsafe { body_avx2::<F>(data, x) },
-        _ => body::<F>(data, x),
+        _ => body::<F, false>(data, x),
     }
 }
 
@@ -113,9 +134,9 @@ pub fn map_in_place<F: Lanewise>(data: &mut [f32]) {
 /// Panics if this CPU lacks `level`.
 pub fn map_in_place_at<F: Lanewise>(level: SimdLevel, data: &mut [f32]) {
     assert!(
-        level.rank() <= simd_level().rank(),
+        level.rank() <= detected_level().rank(),
         "this CPU has no {level:?} (it has {:?})",
-        simd_level()
+        detected_level()
     );
     data.par_chunks_mut(CHUNK)
         .for_each(|chunk| run_chunk::<F>(level, chunk, None));

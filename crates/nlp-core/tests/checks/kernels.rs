@@ -45,12 +45,23 @@ fn tanh_gate(x: f64) -> f64 {
 #[test]
 fn erf_is_within_a_millionth_relative_of_libm() {
     let xs = grid(-10.0, 10.0, 400_000);
-    let (err, at) = worst(&xs, math::erf, libm::erf, 0.0);
-    assert!(err <= 1e-6, "erf: relative error {err:e} at {at}");
     // Tiny arguments, where erf(x) ≈ 2x/√π: relative accuracy must hold there too.
     let small = grid(-1e-3, 1e-3, 10_000);
-    let (err, at) = worst(&small, math::erf, libm::erf, 0.0);
-    assert!(err <= 1e-6, "erf near 0: relative error {err:e} at {at}");
+    for (fma, erf) in [
+        (false, math::erf::<false> as fn(f32) -> f32),
+        (true, math::erf::<true>),
+    ] {
+        let (err, at) = worst(&xs, erf, libm::erf, 0.0);
+        assert!(
+            err <= 1e-6,
+            "erf (fma {fma}): relative error {err:e} at {at}"
+        );
+        let (err, at) = worst(&small, erf, libm::erf, 0.0);
+        assert!(
+            err <= 1e-6,
+            "erf (fma {fma}) near 0: relative error {err:e} at {at}"
+        );
+    }
 }
 
 #[test]
@@ -59,30 +70,51 @@ fn gelu_and_gradients_match_f64_formulas() {
     let pdf = |x: f64| (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
     // (name, kernel, f64 reference, floor of the relative error, tolerance)
     type Case<'a> = (&'a str, fn(f32) -> f32, &'a dyn Fn(f64) -> f64, f64, f64);
-    let cases: [Case; 4] = [
-        ("gelu", math::gelu, &|x| x * cdf(x), 1e-3, 2e-6),
-        (
-            "gelu'",
-            math::gelu_grad,
-            &|x| cdf(x) + x * pdf(x),
-            1.0,
-            1e-6,
-        ),
+    let gelu = |x: f64| x * cdf(x);
+    let gelu_grad = |x: f64| cdf(x) + x * pdf(x);
+    let tanh_form = |x: f64| x * tanh_gate(x);
+    let tanh_grad = |x: f64| {
+        let s = tanh_gate(x);
+        let du = (2.0 / std::f64::consts::PI).sqrt() * (1.0 + 3.0 * 0.044715 * x * x);
+        s + x * s * (1.0 - s) * 2.0 * du
+    };
+    // Both variants of every kernel: plain products and sums, and fused multiply-adds.
+    let cases: [Case; 8] = [
+        ("gelu", math::gelu::<false>, &gelu, 1e-3, 2e-6),
+        ("gelu'", math::gelu_grad::<false>, &gelu_grad, 1.0, 1e-6),
         (
             "gelu_tanh",
-            math::gelu_tanh,
-            &|x| x * tanh_gate(x),
+            math::gelu_tanh::<false>,
+            &tanh_form,
             1e-3,
             2e-6,
         ),
         (
             "gelu_tanh'",
-            math::gelu_tanh_grad,
-            &|x| {
-                let s = tanh_gate(x);
-                let du = (2.0 / std::f64::consts::PI).sqrt() * (1.0 + 3.0 * 0.044715 * x * x);
-                s + x * s * (1.0 - s) * 2.0 * du
-            },
+            math::gelu_tanh_grad::<false>,
+            &tanh_grad,
+            1.0,
+            1e-6,
+        ),
+        ("gelu (fma)", math::gelu::<true>, &gelu, 1e-3, 2e-6),
+        (
+            "gelu' (fma)",
+            math::gelu_grad::<true>,
+            &gelu_grad,
+            1.0,
+            1e-6,
+        ),
+        (
+            "gelu_tanh (fma)",
+            math::gelu_tanh::<true>,
+            &tanh_form,
+            1e-3,
+            2e-6,
+        ),
+        (
+            "gelu_tanh' (fma)",
+            math::gelu_tanh_grad::<true>,
+            &tanh_grad,
             1.0,
             1e-6,
         ),
@@ -93,22 +125,36 @@ fn gelu_and_gradients_match_f64_formulas() {
     }
     // The lower tail keeps its relative accuracy through erfc, where 1 + erf would cancel:
     // x = −6 gives −6·Φ(−6) ≈ −5.9e-9.
-    let (err, at) = worst(&grid(-6.0, -5.0, 1_000), math::gelu, |x| x * cdf(x), 0.0);
+    let (err, at) = worst(
+        &grid(-6.0, -5.0, 1_000),
+        math::gelu::<true>,
+        |x| x * cdf(x),
+        0.0,
+    );
     assert!(err <= 2e-5, "gelu tail: relative error {err:e} at {at}");
 }
 
-/// Every instruction-set variant computes the same values, bit for bit (the same operations in
-/// the same order per element; Rust never contracts a·b + c into an FMA by itself).
+/// Every instruction-set variant computes the values of the scalar function with the same
+/// `FMA` choice, bit for bit: the same operations in the same order per element (Rust never
+/// contracts a·b + c into an FMA by itself, and a scalar `mul_add` rounds once, as the
+/// instruction does).
 #[test]
 fn every_simd_level_gives_identical_bits() {
     fn check<F: Lanewise>(name: &str, xs: &[f32]) {
-        let reference: Vec<u32> = xs.iter().map(|&x| F::apply(x).to_bits()).collect();
+        let scalar = |fma: bool| -> Vec<u32> {
+            xs.iter()
+                .map(|&x| match fma {
+                    true => F::apply::<true>(x).to_bits(),
+                    false => F::apply::<false>(x).to_bits(),
+                })
+                .collect()
+        };
         for level in SimdLevel::available() {
             let mut data = xs.to_vec();
             map_in_place_at::<F>(level, &mut data);
             let bits: Vec<u32> = data.iter().map(|v| v.to_bits()).collect();
             assert!(
-                bits == reference,
+                bits == scalar(level.fma()),
                 "{name} at {level:?} differs from the scalar calls"
             );
         }
