@@ -111,50 +111,37 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     eprintln!("building and running ours (cargo bench --bench bert, device {device}) …");
     let iters_text = iters.to_string();
-    // Twice: Burn's composed ops (BERT4BURN_FUSED=0), then nlp-core's fused kernels.
-    let mut runs = Vec::new();
-    for fused in ["0", "1"] {
-        let stdout = cargo_bench(
+    // Each mode twice: Burn's composed ops (BERT4BURN_FUSED=0), then nlp-core's fused kernels.
+    let run_ours = |mode: &str, fused: &str| -> anyhow::Result<String> {
+        cargo_bench(
             "bert",
             features.as_deref(),
             profile.as_deref(),
             &[
                 ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
-                ("BERT_BENCH_PROFILE", std::ffi::OsStr::new("1")),
+                (mode, std::ffi::OsStr::new("1")),
                 ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
                 ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
                 ("BERT_BENCH_MODEL", model.as_os_str()),
                 ("BERT4BURN_FUSED", std::ffi::OsStr::new(fused)),
             ],
-        )?;
-        let report = parse_line(&stdout, "BERT_BENCH ")
-            .with_context(|| format!("no BERT_BENCH line in the bench output:\n{stdout}"))?;
+        )
+    };
+    let line = |stdout: &str, tag: &str| {
+        parse_line(stdout, tag)
+            .with_context(|| format!("no {tag}line in the bench output:\n{stdout}"))
+    };
+    let mut runs = Vec::new();
+    let mut train_runs = Vec::new();
+    for fused in ["0", "1"] {
+        let stdout = run_ours("BERT_BENCH_PROFILE", fused)?;
         let parts = stdout
             .lines()
             .find(|l| l.starts_with("PROFILE "))
             .unwrap_or("")
             .to_string();
-        runs.push((report, parts));
-    }
-    let mut train_runs = Vec::new();
-    for fused in ["0", "1"] {
-        let stdout = cargo_bench(
-            "bert",
-            features.as_deref(),
-            profile.as_deref(),
-            &[
-                ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
-                ("BERT_BENCH_TRAIN", std::ffi::OsStr::new("1")),
-                ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
-                ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
-                ("BERT_BENCH_MODEL", model.as_os_str()),
-                ("BERT4BURN_FUSED", std::ffi::OsStr::new(fused)),
-            ],
-        )?;
-        train_runs.push(
-            parse_line(&stdout, "BERT_TRAIN ")
-                .with_context(|| format!("no BERT_TRAIN line in the bench output:\n{stdout}"))?,
-        );
+        runs.push((line(&stdout, "BERT_BENCH ")?, parts));
+        train_runs.push(line(&run_ours("BERT_BENCH_TRAIN", fused)?, "BERT_TRAIN ")?);
     }
 
     let (torch, torch_train) = match find_python(python, &root) {

@@ -16,24 +16,15 @@
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
+use super::Strided;
 use super::math;
 use super::simd::{SimdLevel, simd_level};
 
 /// Keys per block of the online softmax.
 pub const KEY_BLOCK: usize = 256;
 
-/// A read-only strided 4-d view into a slice: `[batch, heads, len, dim]`.
-#[derive(Debug, Clone, Copy)]
-pub struct View<'a> {
-    /// The whole storage.
-    pub data: &'a [f32],
-    /// Offset of element `[0, 0, 0, 0]`.
-    pub offset: usize,
-    /// `[batch, heads, len, dim]`.
-    pub shape: [usize; 4],
-    /// Strides in elements.
-    pub strides: [isize; 4],
-}
+/// A read-only strided `[batch, heads, len, dim]` view into a slice.
+pub type View<'a> = Strided<'a, 4>;
 
 impl View<'_> {
     /// Pointer to `[b, h, 0, 0]`.
@@ -59,26 +50,6 @@ impl View<'_> {
     fn row(&self, b: usize, h: usize, row: usize) -> *const f32 {
         // SAFETY: as `head`.
         unsafe { self.head(b, h).offset(row as isize * self.strides[2]) }
-    }
-
-    /// Every element the view addresses lies inside `data`.
-    fn check(&self) {
-        let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
-            if n == 0 {
-                return;
-            }
-            let reach = (n as isize - 1) * s;
-            if reach < 0 {
-                lo += reach;
-            } else {
-                hi += reach;
-            }
-        }
-        assert!(
-            lo >= 0 && (hi as usize) < self.data.len(),
-            "attention kernel: a view reaches outside its storage"
-        );
     }
 }
 

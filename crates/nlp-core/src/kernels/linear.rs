@@ -8,18 +8,10 @@
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
-/// A read-only strided matrix in a slice.
-#[derive(Debug, Clone, Copy)]
-pub struct Matrix<'a> {
-    /// The whole storage.
-    pub data: &'a [f32],
-    /// Offset of element `[0, 0]`.
-    pub offset: usize,
-    /// `[rows, cols]`.
-    pub shape: [usize; 2],
-    /// `[row stride, column stride]` in elements.
-    pub strides: [isize; 2],
-}
+use super::Strided;
+
+/// A read-only strided `[rows, cols]` matrix in a slice.
+pub type Matrix<'a> = Strided<'a, 2>;
 
 impl Matrix<'_> {
     fn ptr(&self) -> *const f32 {
@@ -34,25 +26,6 @@ impl Matrix<'_> {
             strides: [self.strides[1], self.strides[0]],
             ..self
         }
-    }
-
-    fn check(&self) {
-        let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
-        for (&n, &s) in self.shape.iter().zip(&self.strides) {
-            if n == 0 {
-                return;
-            }
-            let reach = (n as isize - 1) * s;
-            if reach < 0 {
-                lo += reach;
-            } else {
-                hi += reach;
-            }
-        }
-        assert!(
-            lo >= 0 && (hi as usize) < self.data.len(),
-            "linear kernel: a view reaches outside its storage"
-        );
     }
 }
 

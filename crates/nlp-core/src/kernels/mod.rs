@@ -29,6 +29,45 @@ use burn::tensor::module;
 use burn::tensor::ops::AttentionModuleOptions;
 use burn::tensor::{Bool, DType, Device, Tensor, activation};
 
+/// A read-only strided `R`-dimensional view into a slice of f32, as the host kernels take their
+/// tensors (strided views of flex storage, never copied).
+#[cfg(feature = "flex")]
+#[derive(Debug, Clone, Copy)]
+pub struct Strided<'a, const R: usize> {
+    /// The whole storage.
+    pub data: &'a [f32],
+    /// Offset of the first element.
+    pub offset: usize,
+    /// Sizes.
+    pub shape: [usize; R],
+    /// Strides in elements (negative for flipped axes).
+    pub strides: [isize; R],
+}
+
+#[cfg(feature = "flex")]
+impl<const R: usize> Strided<'_, R> {
+    /// Panics unless every element the view addresses lies inside `data`: the kernels check
+    /// their views once, then index without further checks.
+    fn check(&self) {
+        let (mut lo, mut hi) = (self.offset as isize, self.offset as isize);
+        for (&n, &s) in self.shape.iter().zip(&self.strides) {
+            if n == 0 {
+                return;
+            }
+            let reach = (n as isize - 1) * s;
+            if reach < 0 {
+                lo += reach;
+            } else {
+                hi += reach;
+            }
+        }
+        assert!(
+            lo >= 0 && (hi as usize) < self.data.len(),
+            "fused kernel: a strided view reaches outside its storage"
+        );
+    }
+}
+
 /// Which GELU.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum GeluForm {
