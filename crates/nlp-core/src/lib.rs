@@ -14,8 +14,9 @@
 //! - [`position`]: learned, sinusoidal and rotary (RoPE) position embeddings.
 //! - [`norm`]: LayerNorm with configurable epsilon and Conditional LayerNorm.
 //! - [`activation`]: GELU (erf and tanh forms) and friends by name.
-//! - [`kernels`]: fused CPU kernels (GELU and its backward) behind Burn's backend extension,
-//!   taken on `flex` and composed from Burn's ops on every other backend.
+//! - [`kernels`]: fused CPU kernels (dense layer, GELU, streaming attention, each with its
+//!   backward) behind Burn's backend extension, taken on `flex` and composed from Burn's ops on
+//!   every other backend.
 //! - [`crf`]: linear-chain CRF (NLL by the forward algorithm, Viterbi decoding).
 //! - [`decode`]: half-pointer span decoding, BIO/BIOES tags ↔ typed spans.
 //! - [`padding`]: padding/truncation of ragged id sequences, splitting long texts.

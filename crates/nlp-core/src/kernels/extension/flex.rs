@@ -6,34 +6,22 @@ use burn::backend::flex::FlexTensor;
 use burn::tensor::TensorData;
 
 use super::FusedOps;
-use crate::kernels::attention::{self as kernel, Inputs, View};
-use crate::kernels::linear::{self, Matrix};
+use crate::kernels::Strided;
+use crate::kernels::attention::{self as kernel, Inputs};
+use crate::kernels::linear;
 use crate::kernels::math::{GeluErf, GeluErfGrad, GeluTanh, GeluTanhGrad};
 use crate::kernels::simd::{map_in_place, scale_in_place};
 
-/// A strided `[batch, heads, len, dim]` view of a flex tensor.
-fn view(t: &FlexTensor) -> View<'_> {
+/// A flex tensor of rank `R` as a strided view of its storage (no copy).
+fn strided<'a, const R: usize>(t: &'a FlexTensor, what: &str) -> Strided<'a, R> {
     let layout = t.layout();
     let (shape, strides) = (layout.shape(), layout.strides());
-    assert_eq!(shape.num_dims(), 4, "attention kernel: a 4-d tensor");
-    View {
+    assert_eq!(shape.num_dims(), R, "{what} kernel: a {R}-d tensor");
+    Strided {
         data: t.storage::<f32>(),
         offset: layout.start_offset(),
-        shape: [shape[0], shape[1], shape[2], shape[3]],
-        strides: [strides[0], strides[1], strides[2], strides[3]],
-    }
-}
-
-/// A 2-d flex tensor as a strided matrix.
-fn matrix(t: &FlexTensor) -> Matrix<'_> {
-    let layout = t.layout();
-    let (shape, strides) = (layout.shape(), layout.strides());
-    assert_eq!(shape.num_dims(), 2, "linear kernel: a 2-d tensor");
-    Matrix {
-        data: t.storage::<f32>(),
-        offset: layout.start_offset(),
-        shape: [shape[0], shape[1]],
-        strides: [strides[0], strides[1]],
+        shape: std::array::from_fn(|i| shape[i]),
+        strides: std::array::from_fn(|i| strides[i]),
     }
 }
 
@@ -70,11 +58,11 @@ fn flex_inputs<'a>(
     v: &'a FlexTensor,
     mask: &'a [bool],
 ) -> Inputs<'a> {
-    let q = view(q);
+    let q = strided(q, "attention");
     Inputs {
         q,
-        k: view(k),
-        v: view(v),
+        k: strided(k, "attention"),
+        v: strided(v, "attention"),
         mask: Some(mask),
         scale: 1.0 / (q.shape[3] as f32).sqrt(),
     }
@@ -171,7 +159,7 @@ impl FusedOps for Flex {
 
     fn fused_linear(x: FlexTensor, weight: FlexTensor, bias: FlexTensor) -> FlexTensor {
         let bias = packed(bias);
-        let (x, w) = (matrix(&x), matrix(&weight));
+        let (x, w) = (strided(&x, "linear"), strided(&weight, "linear"));
         let shape = [x.shape[0], w.shape[1]];
         let mut out = vec![0.0f32; shape[0] * shape[1]];
         linear::forward(x, w, bias.as_slice::<f32>().expect("packed"), &mut out);
@@ -184,7 +172,7 @@ impl FusedOps for Flex {
         d_out: FlexTensor,
     ) -> (FlexTensor, FlexTensor, FlexTensor) {
         let d_out = packed(d_out);
-        let (x, w) = (matrix(&x), matrix(&weight));
+        let (x, w) = (strided(&x, "linear"), strided(&weight, "linear"));
         let mut dx = vec![0.0f32; x.shape[0] * x.shape[1]];
         let mut dw = vec![0.0f32; w.shape[0] * w.shape[1]];
         let mut db = vec![0.0f32; w.shape[1]];
