@@ -5,9 +5,11 @@
 //! query whose keys are all masked attends to nothing (a zero context vector, never NaN).
 //! Masks follow the workspace convention of [`crate::mask`]: `[batch, q, k]`, `true` = visible.
 //!
-//! Every call takes the backend's fused attention kernel unless the probabilities are asked for
-//! ([`AttentionInput::return_probs`]) or probability dropout is active (training): users of the
-//! layer get the fast path without asking for it.
+//! Every call takes a fused attention kernel ([`crate::kernels::attention`]: this crate's
+//! streaming kernel on `flex`, the backend's own elsewhere) unless the probabilities are asked
+//! for ([`AttentionInput::return_probs`]) or probability dropout is active (training), and the
+//! four projections run through [`crate::kernels::linear`]: users of the layer get the fast path
+//! without asking for it.
 
 use burn::config::Config;
 use burn::module::Module;

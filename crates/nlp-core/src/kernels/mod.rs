@@ -13,10 +13,10 @@
 //! whole process, to compare the two paths.
 
 #[cfg(feature = "flex")]
-pub mod attention;
-#[cfg(feature = "flex")]
-pub mod linear;
+pub mod dense;
 pub mod math;
+#[cfg(feature = "flex")]
+pub mod sdpa;
 pub mod simd;
 
 #[cfg(feature = "flex")]

@@ -7,9 +7,9 @@ use burn::tensor::TensorData;
 
 use super::FusedOps;
 use crate::kernels::Strided;
-use crate::kernels::attention::{self as kernel, Inputs};
-use crate::kernels::linear;
+use crate::kernels::dense;
 use crate::kernels::math::{GeluErf, GeluErfGrad, GeluTanh, GeluTanhGrad};
+use crate::kernels::sdpa::{self as kernel, Inputs};
 use crate::kernels::simd::{map_in_place, scale_in_place};
 
 /// A flex tensor of rank `R` as a strided view of its storage (no copy).
@@ -162,7 +162,7 @@ impl FusedOps for Flex {
         let (x, w) = (strided(&x, "linear"), strided(&weight, "linear"));
         let shape = [x.shape[0], w.shape[1]];
         let mut out = vec![0.0f32; shape[0] * shape[1]];
-        linear::forward(x, w, bias.as_slice::<f32>().expect("packed"), &mut out);
+        dense::forward(x, w, bias.as_slice::<f32>().expect("packed"), &mut out);
         FlexTensor::from_data(TensorData::new(out, shape))
     }
 
@@ -176,7 +176,7 @@ impl FusedOps for Flex {
         let mut dx = vec![0.0f32; x.shape[0] * x.shape[1]];
         let mut dw = vec![0.0f32; w.shape[0] * w.shape[1]];
         let mut db = vec![0.0f32; w.shape[1]];
-        linear::backward(
+        dense::backward(
             x,
             w,
             d_out.as_slice::<f32>().expect("packed"),

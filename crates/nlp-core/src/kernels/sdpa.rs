@@ -1,5 +1,5 @@
-//! Streaming scaled-dot-product attention on f32 slices, forward and backward, one
-//! `(batch, head)` pair per rayon task.
+//! The host kernel of attention: streaming scaled-dot-product attention on f32 slices, forward
+//! and backward, one `(batch, head)` pair per rayon task.
 //!
 //! Forward: for each block of at most [`KEY_BLOCK`] keys and each query row, the scores
 //! `q·Kᵀ·scale`, hidden keys set to −∞, then an online softmax (running row maximum `m` and sum

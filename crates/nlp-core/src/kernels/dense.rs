@@ -1,6 +1,6 @@
-//! `Y = X·W + b` on f32 matrices, forward and backward, each product one multi-threaded gemm
-//! over all rows (Burn's `Linear` on a `[batch, len, d]` input runs one gemm per batch row and
-//! adds the bias in a second pass).
+//! The host kernel of the dense layer: `Y = X·W + b` on f32 matrices, forward and backward,
+//! each product one multi-threaded gemm over all rows (Burn's `Linear` on a `[batch, len, d]`
+//! input runs one gemm per batch row and adds the bias in a second pass).
 //!
 //! Forward: the output rows start as copies of `b` and gemm accumulates `X·W` into them.
 //! Backward: `dX = dY·Wᵀ`, `dW = Xᵀ·dY`, `db = Σ_rows dY`.
