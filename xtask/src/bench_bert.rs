@@ -162,14 +162,14 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
 
     let get =
         |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_else(|| "?".into());
+    let label = |run: &BTreeMap<String, String>| match run.get("fused").map(String::as_str) {
+        Some("true") => "fused kernels",
+        _ => "composed ops",
+    };
     let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
     println!("MiniLM-L6 (H=384, 6 layers) forward, batch 32 x 128 tokens, {cores} cores");
     for (run, parts) in &runs {
-        let label = if run.get("fused").is_some_and(|f| f == "true") {
-            "fused kernels"
-        } else {
-            "composed ops"
-        };
+        let label = label(run);
         println!(
             "  bert4burn ({}, {label:<13}) {:>10} tokens/s   median {:>7} s   peak RSS {:>7} MiB",
             get(run, "device"),
@@ -206,11 +206,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         |m: &BTreeMap<String, String>| m.get("median_s").and_then(|v| v.parse::<f64>().ok());
     println!("MiniLM-L6 training step (forward, backward, AdamW), batch 16 x 128, dropout off");
     for run in &train_runs {
-        let label = if run.get("fused").is_some_and(|f| f == "true") {
-            "fused kernels"
-        } else {
-            "composed ops"
-        };
+        let label = label(run);
         println!(
             "  bert4burn ({label:<13}) median {:>7} s   peak RSS {:>7} MiB",
             get(run, "median_s"),

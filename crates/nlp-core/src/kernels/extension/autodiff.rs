@@ -1,6 +1,7 @@
 //! [`FusedOps`] under autodiff: each forward runs on the inner backend and records a
 //! hand-written backward pass that calls the inner backend's backward kernel.
 
+use burn::backend::autodiff::NodeId;
 use burn::backend::autodiff::checkpoint::base::Checkpointer;
 use burn::backend::autodiff::checkpoint::strategy::CheckpointStrategy;
 use burn::backend::autodiff::grads::Gradients;
@@ -79,15 +80,11 @@ impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_q, node_k, node_v] = ops.parents;
+                let parents = ops.parents.map(|node| node.map(|node| node.id));
                 let d_out = grads.consume::<B>(&ops.node);
                 let (q, k, v, mask, out, lse) = ops.state;
                 let (dq, dk, dv) = B::fused_attention_backward(q, k, v, mask, out, lse, d_out);
-                for (node, grad) in [(node_q, dq), (node_k, dk), (node_v, dv)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, grad);
-                    }
-                }
+                register::<B, 3>(grads, parents, [dq, dk, dv]);
             }
         }
 
@@ -162,15 +159,11 @@ impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
                 grads: &mut Gradients,
                 _checkpointer: &mut Checkpointer,
             ) {
-                let [node_x, node_w, node_b] = ops.parents;
+                let parents = ops.parents.map(|node| node.map(|node| node.id));
                 let d_out = grads.consume::<B>(&ops.node);
                 let (x, w) = ops.state;
                 let (dx, dw, db) = B::fused_linear_backward(x, w, d_out);
-                for (node, grad) in [(node_x, dx), (node_w, dw), (node_b, db)] {
-                    if let Some(node) = node {
-                        grads.register::<B>(node.id, grad);
-                    }
-                }
+                register::<B, 3>(grads, parents, [dx, dw, db]);
             }
         }
 
@@ -205,6 +198,19 @@ impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
             Self::from_inner(dw),
             Self::from_inner(db),
         )
+    }
+}
+
+/// Registers each gradient for the parent it belongs to, skipping parents that are not tracked.
+fn register<B: Backend, const N: usize>(
+    grads: &mut Gradients,
+    parents: [Option<NodeId>; N],
+    values: [FloatTensor<B>; N],
+) {
+    for (id, grad) in parents.into_iter().zip(values) {
+        if let Some(id) = id {
+            grads.register::<B>(id, grad);
+        }
     }
 }
 
