@@ -174,11 +174,20 @@ pub struct AttentionOutput {
 /// Each call of [`MultiHeadAttention::forward_cached`] appends the new positions; a decoder
 /// that feeds one token at a time gets the same outputs as a full forward pass with a causal
 /// (or UniLM) mask.
+///
+/// The keys and values live in buffers with room to spare (`[batch, heads, capacity,
+/// head_dim]`) that grow by doubling, so appending a token writes only that token in place
+/// instead of copying the whole cache (a clone of the cache shares the buffers until one of
+/// the two is written; the write then copies, so clones stay independent).
 #[derive(Debug, Clone, Default)]
 pub struct KvCache {
     key: Option<Tensor<4>>,
     value: Option<Tensor<4>>,
+    len: usize,
 }
+
+/// The least room a cache buffer is given beyond what it holds.
+const KV_SPARE: usize = 32;
 
 impl KvCache {
     /// An empty cache.
@@ -188,12 +197,12 @@ impl KvCache {
 
     /// Number of cached positions.
     pub fn len(&self) -> usize {
-        self.key.as_ref().map_or(0, |k| k.dims()[2])
+        self.len
     }
 
     /// Whether nothing is cached yet.
     pub fn is_empty(&self) -> bool {
-        self.len() == 0
+        self.len == 0
     }
 
     /// Keep (and reorder, or repeat) batch rows by `indices`: used by beam search when beams
@@ -203,18 +212,42 @@ impl KvCache {
         self.value = self.value.take().map(|v| v.select(0, indices));
     }
 
+    /// Write the new positions after the cached ones; returns the keys and values of all
+    /// positions (views of the buffers).
     fn append(&mut self, key: Tensor<4>, value: Tensor<4>) -> (Tensor<4>, Tensor<4>) {
-        let key = match self.key.take() {
-            Some(old) => Tensor::cat(vec![old, key], 2),
-            None => key,
-        };
-        let value = match self.value.take() {
-            Some(old) => Tensor::cat(vec![old, value], 2),
-            None => value,
-        };
-        self.key = Some(key.clone());
-        self.value = Some(value.clone());
-        (key, value)
+        let [batch, heads, new, head_dim] = key.dims();
+        let end = self.len + new;
+        let room = self.key.as_ref().map_or(0, |k| k.dims()[2]);
+        if end > room {
+            let capacity = end.max(2 * room).max(end + KV_SPARE);
+            self.key = Some(grow(self.key.take(), self.len, capacity, &key));
+            self.value = Some(grow(self.value.take(), self.len, capacity, &value));
+        }
+        let place = [0..batch, 0..heads, self.len..end, 0..head_dim];
+        let keys = self.key.take().map(|k| k.slice_assign(place.clone(), key));
+        let values = self.value.take().map(|v| v.slice_assign(place, value));
+        let (keys, values) = (keys.expect("grown above"), values.expect("grown above"));
+        self.key = Some(keys.clone());
+        self.value = Some(values.clone());
+        self.len = end;
+        (keys.slice_dim(2, 0..end), values.slice_dim(2, 0..end))
+    }
+}
+
+/// A buffer of `capacity` positions holding the first `len` positions of `old` (if any),
+/// shaped like `like` otherwise.
+fn grow(old: Option<Tensor<4>>, len: usize, capacity: usize, like: &Tensor<4>) -> Tensor<4> {
+    let [batch, heads, _, head_dim] = like.dims();
+    let buffer = Tensor::zeros(
+        [batch, heads, capacity, head_dim],
+        (&like.device(), like.dtype()),
+    );
+    match old {
+        Some(old) if len > 0 => buffer.slice_assign(
+            [0..batch, 0..heads, 0..len, 0..head_dim],
+            old.slice_dim(2, 0..len),
+        ),
+        _ => buffer,
     }
 }
 

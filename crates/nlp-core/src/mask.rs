@@ -75,13 +75,36 @@ pub fn causal_with_offset(
 /// padding: the source attends bidirectionally to itself, the target sees the source and its
 /// own past. Padding after the target would otherwise be visible to the target, hence the AND.
 pub fn unilm(segment_ids: Tensor<2, Int>, padding: Tensor<2, Bool>) -> Tensor<3, Bool> {
+    let len = segment_ids.dims()[1];
+    unilm_rows(segment_ids, padding, 0..len)
+}
+
+/// The rows `queries` of [`unilm`]'s mask, `[batch, queries.len(), len]`: what an incremental
+/// decoder needs for its new positions, without building the other rows.
+///
+/// # Panics
+/// Panics if `queries` reaches past `len`.
+pub fn unilm_rows(
+    segment_ids: Tensor<2, Int>,
+    padding: Tensor<2, Bool>,
+    queries: std::ops::Range<usize>,
+) -> Tensor<3, Bool> {
     let [batch, len] = segment_ids.dims();
+    assert!(
+        queries.end <= len,
+        "UniLM mask: query rows {queries:?} past {len} positions"
+    );
+    let rows = queries.len();
     let c = segment_ids.cumsum(1);
-    let c_query = c.clone().unsqueeze_dim::<3>(2).expand([batch, len, len]);
-    let c_key = c.unsqueeze_dim::<3>(1).expand([batch, len, len]);
+    let c_query = c
+        .clone()
+        .slice_dim(1, queries)
+        .unsqueeze_dim::<3>(2)
+        .expand([batch, rows, len]);
+    let c_key = c.unsqueeze_dim::<3>(1).expand([batch, rows, len]);
     c_key
         .lower_equal(c_query)
-        .bool_and(key_padding(padding, len))
+        .bool_and(key_padding(padding, rows))
 }
 
 /// The two XLNet permutation-LM masks for a factorisation order.

@@ -1,4 +1,4 @@
-use burn::tensor::Tensor;
+use burn::tensor::{Int, Tensor, TensorData};
 use nlp_core::attention::{AttentionInput, KvCache, MultiHeadAttentionConfig};
 use nlp_core::mask;
 
@@ -215,7 +215,8 @@ fn cross_attention_with_different_lengths() {
 
 fn incremental_matches_full(rotary: bool) {
     let dev = device();
-    let (batch, len, d, heads) = (2, 6, 8, 2);
+    // 40 steps: past the cache's first buffer (1 + 32 positions), so it grows once.
+    let (batch, len, d, heads) = (2, 40, 8, 2);
     let mha = MultiHeadAttentionConfig::new(d, heads)
         .with_rotary(rotary)
         .init(&dev);
@@ -248,4 +249,54 @@ fn kv_cache_incremental_equals_full_pass() {
 #[test]
 fn kv_cache_incremental_equals_full_pass_with_rope() {
     incremental_matches_full(true);
+}
+
+/// Beam search reorders the cache's rows and may keep a copy: a reordered cache continues as
+/// the reordered full pass does, and writing to a clone leaves the original as it was.
+#[test]
+fn kv_cache_reorders_rows_and_clones_stay_independent() {
+    let dev = device();
+    let (batch, len, d, heads) = (2, 8, 8, 2);
+    let mha = MultiHeadAttentionConfig::new(d, heads).init(&dev);
+    let x = float_tensor(pseudo_random(batch * len * d, 9), [batch, len, d], &dev);
+    let step = |cache: &mut KvCache, x: &Tensor<3>, t: usize| {
+        let m = mask::causal_with_offset(batch, 1, t + 1, &dev);
+        let xt = x.clone().slice_dim(1, t..t + 1);
+        floats(
+            mha.forward_cached(AttentionInput::self_attn(xt).mask(m), cache)
+                .context,
+        )
+    };
+    // Rows swapped after 3 positions: the full pass over x with its rows swapped.
+    let swap = || Tensor::<1, Int>::from_data(TensorData::new(vec![1i64, 0], [2]), &dev);
+    let swapped = x.clone().select(0, swap());
+    let full = floats(
+        mha.forward(
+            AttentionInput::self_attn(swapped.clone()).mask(mask::causal(batch, len, &dev)),
+        )
+        .context,
+    );
+    let mut cache = KvCache::new();
+    for t in 0..3 {
+        step(&mut cache, &x, t);
+    }
+    cache.select_batch(swap());
+    // The clone gets other tokens at the same positions, each right after the original's:
+    // were the buffers shared, the original would read the clone's keys at its next step.
+    let mut copy = cache.clone();
+    let mut last = Vec::new();
+    for t in 3..len {
+        last = step(&mut cache, &swapped, t);
+        if t < 6 {
+            step(&mut copy, &x, t);
+        }
+    }
+    assert_eq!(copy.len(), 6);
+    assert_eq!(cache.len(), len);
+    // The last position of each row of the full pass.
+    let expected: Vec<f64> = (0..batch)
+        .flat_map(|b| full[(b * len + len - 1) * d..(b * len + len) * d].to_vec())
+        .map(|v| v as f64)
+        .collect();
+    assert_close(&last, &expected, 1e-5, "reordered cache vs full pass");
 }

@@ -54,6 +54,20 @@ fn unilm_from_segments_hides_padding_after_target() {
 }
 
 #[test]
+fn unilm_rows_are_the_rows_of_the_full_mask() {
+    let d = device();
+    let segments = ints_tensor(vec![0, 0, 0, 1, 1, 0], [1, 6], &d);
+    let padding = mask::padding_from_lengths(&[5], 6, &d);
+    let m = mask::unilm_rows(segments, padding, 3..5);
+    assert_eq!(m.dims(), [1, 2, 6]);
+    // Rows 3 and 4 of the hand-built mask above.
+    assert_eq!(
+        bools(m),
+        matrix(&[&[1, 1, 1, 1, 0, 0], &[1, 1, 1, 1, 1, 0]])
+    );
+}
+
+#[test]
 fn plm_masks_by_hand() {
     let d = device();
     // Order 2, 0, 1: rank(2)=0, rank(0)=1, rank(1)=2.

@@ -221,14 +221,30 @@ impl Bert {
         token_type_ids: Tensor<2, Int>,
         padding: Tensor<2, Bool>,
     ) -> Tensor<3, Bool> {
+        let len = padding.dims()[1];
+        self.mode_mask_rows(token_type_ids, padding, 0..len)
+    }
+
+    /// The query rows `queries` of [`mode_mask`](Self::mode_mask), `[batch, queries.len(),
+    /// len]`: an incremental step builds only the rows of its new positions.
+    pub fn mode_mask_rows(
+        &self,
+        token_type_ids: Tensor<2, Int>,
+        padding: Tensor<2, Bool>,
+        queries: std::ops::Range<usize>,
+    ) -> Tensor<3, Bool> {
         let [batch, len] = padding.dims();
+        let rows = queries.len();
         match self.mode {
-            BertMode::Encoder => mask::key_padding(padding, len),
-            BertMode::Lm => mask::and(
-                mask::causal(batch, len, &padding.device()),
-                mask::key_padding(padding, len),
-            ),
-            BertMode::Unilm => mask::unilm(token_type_ids, padding),
+            BertMode::Encoder => mask::key_padding(padding, rows),
+            BertMode::Lm => {
+                // Rows start..len of the causal mask, then the first `rows` of them.
+                let causal =
+                    mask::causal_with_offset(batch, len - queries.start, len, &padding.device())
+                        .slice_dim(1, 0..rows);
+                mask::and(causal, mask::key_padding(padding, rows))
+            }
+            BertMode::Unilm => mask::unilm_rows(token_type_ids, padding, queries),
         }
     }
 
@@ -322,10 +338,9 @@ impl Bert {
         cache.padding = Some(all_padding.clone());
         let all_padding = all_padding.greater_elem(0);
         let total = start + new;
-        let attention_mask = input.attention_mask.unwrap_or_else(|| {
-            self.mode_mask(all_types, all_padding)
-                .slice_dim(1, start..total)
-        });
+        let attention_mask = input
+            .attention_mask
+            .unwrap_or_else(|| self.mode_mask_rows(all_types, all_padding, start..total));
         if cache.layers.len() != self.layers.len() {
             cache.layers = vec![KvCache::new(); self.layers.len()];
         }
