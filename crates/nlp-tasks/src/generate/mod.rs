@@ -14,7 +14,7 @@ mod process;
 mod search;
 
 pub use model::StepModel;
-pub use process::{Constraints, Merge, merge_squares};
+pub use process::{Allowed, Constraints, Merge, merge_squares};
 pub use search::{
     BeamSettings, EarlyStopping, GenerationConfig, Hypothesis, SampleSettings, Strategy, generate,
 };

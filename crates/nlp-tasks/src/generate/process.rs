@@ -4,11 +4,11 @@ use super::search::GenerationConfig;
 
 /// Merges the probability rows of one group's sources (same prefix, one row per source, a row
 /// per source that allows some token) into one distribution; the search renormalises it.
-pub type Merge = dyn Fn(&[Vec<f64>]) -> Vec<f64> + Sync;
+pub type Merge<'a> = dyn Fn(&[Vec<f64>]) -> Vec<f64> + Sync + 'a;
 
 /// Tokens allowed after a prefix for a source: `(source index, prefix) → Some(tokens)`, or
-/// `None` for no restriction.
-pub type Allowed = dyn Fn(usize, &[usize]) -> Option<Vec<usize>> + Sync;
+/// `None` for no restriction. It may borrow what it reads (the passages, for example).
+pub type Allowed<'a> = dyn Fn(usize, &[usize]) -> Option<Vec<usize>> + Sync + 'a;
 
 /// Σp² / (1 + Σp) per token over the rows: the multi-passage merge of the seq2seq QA post
 /// (a token several passages agree on beats one a single passage is unsure of).
@@ -27,8 +27,8 @@ pub fn merge_squares(rows: &[Vec<f64>]) -> Vec<f64> {
 /// groups with one shared output.
 #[derive(Clone, Copy, Default)]
 pub struct Constraints<'a> {
-    pub(crate) allowed: Option<&'a Allowed>,
-    pub(crate) merge: Option<(&'a [usize], &'a Merge)>,
+    pub(crate) allowed: Option<&'a Allowed<'a>>,
+    pub(crate) merge: Option<(&'a [usize], &'a Merge<'a>)>,
 }
 
 impl<'a> Constraints<'a> {
@@ -39,14 +39,14 @@ impl<'a> Constraints<'a> {
 
     /// Restrict each step's tokens (e.g. to continuations of the passage's n-grams, plus the
     /// end token).
-    pub fn allowed(mut self, allowed: &'a Allowed) -> Self {
+    pub fn allowed(mut self, allowed: &'a Allowed<'a>) -> Self {
         self.allowed = Some(allowed);
         self
     }
 
     /// Decode the sources with equal `groups[s]` as one output whose distribution each step is
     /// `merge` of their rows. Results come back per group, in order of first appearance.
-    pub fn merge(mut self, groups: &'a [usize], merge: &'a Merge) -> Self {
+    pub fn merge(mut self, groups: &'a [usize], merge: &'a Merge<'a>) -> Self {
         self.merge = Some((groups, merge));
         self
     }

@@ -423,8 +423,19 @@ fn advance(
                     }
                 }
             }
-            candidates.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-            for (rank, &(_, h, t)) in candidates.iter().take(2 * b.beams).enumerate() {
+            // Only the best 2·beams are ever read: select them (linear time) and order just
+            // those. The order is total (score, then beam, then token), so ties are decided
+            // the same way a full sort would.
+            let order = |a: &(f64, usize, usize), b: &(f64, usize, usize)| {
+                b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2))
+            };
+            let keep = (2 * b.beams).min(candidates.len());
+            if keep < candidates.len() {
+                candidates.select_nth_unstable_by(keep, order);
+                candidates.truncate(keep);
+            }
+            candidates.sort_by(order);
+            for (rank, &(_, h, t)) in candidates.iter().enumerate() {
                 let run = &group.running[h];
                 if is_end(t) {
                     if rank < b.beams {

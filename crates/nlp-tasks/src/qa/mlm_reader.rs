@@ -14,26 +14,22 @@ use nlp_models::tokenizer::BertTokenizer;
 
 use super::items::QaItem;
 use super::metrics::score_answers;
+use super::tokens::{
+    MAX_PASSAGE_TOKENS, MAX_QUESTION_TOKENS, ReaderTokens, answer_text, continuations, find, ids,
+};
 use super::vote::vote;
 use crate::error::{Error, Result};
 use crate::mlm::{TokenRows, mean_token_nll, mlm_logits_at};
 use crate::train::{Evaluation, TrainTask};
-use crate::units::{UnitEncoder, Units};
+use crate::units::Units;
 
-/// Question tokens kept by default.
-pub const MAX_QUESTION_TOKENS: usize = 64;
-/// Passage tokens kept by default.
-pub const MAX_PASSAGE_TOKENS: usize = 256;
 /// Mask slots at most (the longest answer kept, plus its terminator).
 pub const MAX_SLOTS: usize = 16;
 
 /// Text ↔ ids for the MLM reader.
 #[derive(Debug, Clone)]
 pub struct MlmReaderCodec {
-    encoder: UnitEncoder,
-    cls: usize,
-    sep: usize,
-    mask: usize,
+    tokens: ReaderTokens,
     /// Mask slots k: the longest answer in tokens, plus one for `[SEP]`.
     pub slots: usize,
     /// Question tokens kept.
@@ -62,27 +58,13 @@ impl MlmReaderCodec {
     /// A codec over `tokenizer` (characters it lacks mapped to `[unused*]` ids by `extra`)
     /// with `slots` mask slots and the default question and passage lengths.
     pub fn new(tokenizer: BertTokenizer, extra: BTreeMap<char, i64>, slots: usize) -> Result<Self> {
-        let id = |token: &str| {
-            tokenizer
-                .token_to_id(token)
-                .map(|i| i as usize)
-                .ok_or_else(|| Error::Reader(format!("the BERT vocabulary has no {token} token")))
-        };
-        let (cls, sep, mask) = (id("[CLS]")?, id("[SEP]")?, id("[MASK]")?);
         if slots < 2 {
             return Err(Error::Reader(format!(
                 "{slots} mask slots: need at least 2 (one answer token and [SEP])"
             )));
         }
         Ok(Self {
-            encoder: UnitEncoder::Bert {
-                tokenizer: Box::new(tokenizer),
-                max_len: MAX_PASSAGE_TOKENS + 2,
-                extra,
-            },
-            cls,
-            sep,
-            mask,
+            tokens: ReaderTokens::new(tokenizer, extra)?,
             slots,
             max_question: MAX_QUESTION_TOKENS,
             max_passage: MAX_PASSAGE_TOKENS,
@@ -91,38 +73,26 @@ impl MlmReaderCodec {
 
     /// The `[SEP]` id (the answer's terminator).
     pub fn sep(&self) -> usize {
-        self.sep
-    }
-
-    /// The tokens of `text` without `[CLS]` and `[SEP]`, at most `max` of them.
-    fn units(&self, text: &str, max: usize) -> Result<Units> {
-        let all = self.encoder.encode_at_most(text, max + 2)?;
-        let keep: Vec<usize> = (0..all.len())
-            .filter(|&u| !all.offsets[u].is_empty())
-            .collect();
-        Ok(Units {
-            ids: keep.iter().map(|&u| all.ids[u]).collect(),
-            offsets: keep.iter().map(|&u| all.offsets[u].clone()).collect(),
-        })
+        self.tokens.sep
     }
 
     /// Tokens of an answer (no special tokens).
     pub fn answer_tokens(&self, answer: &str) -> Result<Vec<usize>> {
-        let units = self.units(answer, MAX_SLOTS * 4)?;
-        Ok(units.ids.iter().map(|&i| i as usize).collect())
+        self.tokens.answer_tokens(answer, MAX_SLOTS * 4)
     }
 
     fn row(&self, question: &str, passage: &str) -> Result<ReaderRow> {
-        let question = self.units(question, self.max_question)?;
-        let passage = self.units(passage, self.max_passage)?;
-        let mut ids = vec![self.cls];
-        ids.extend(std::iter::repeat_n(self.mask, self.slots));
-        ids.push(self.sep);
-        ids.extend(question.ids.iter().map(|&i| i as usize));
-        ids.push(self.sep);
-        ids.extend(passage.ids.iter().map(|&i| i as usize));
-        ids.push(self.sep);
-        Ok(ReaderRow { ids, passage })
+        let t = &self.tokens;
+        let question = t.units(question, self.max_question)?;
+        let passage = t.units(passage, self.max_passage)?;
+        let mut row = vec![t.cls];
+        row.extend(std::iter::repeat_n(t.mask, self.slots));
+        row.push(t.sep);
+        row.extend(ids(&question));
+        row.push(t.sep);
+        row.extend(ids(&passage));
+        row.push(t.sep);
+        Ok(ReaderRow { ids: row, passage })
     }
 
     /// A training row for `question` over `passage` whose answer there is `answer` (empty:
@@ -138,7 +108,7 @@ impl MlmReaderCodec {
         let mut labels = vec![None; self.slots];
         if !answer.is_empty() {
             let tokens = self.answer_tokens(answer)?;
-            let passage_ids: Vec<usize> = row.passage.ids.iter().map(|&i| i as usize).collect();
+            let passage_ids = ids(&row.passage);
             if tokens.is_empty()
                 || tokens.len() >= self.slots
                 || find(&passage_ids, &tokens).is_none()
@@ -148,9 +118,9 @@ impl MlmReaderCodec {
             for (label, &t) in labels.iter_mut().zip(&tokens) {
                 *label = Some(t);
             }
-            labels[tokens.len()] = Some(self.sep);
+            labels[tokens.len()] = Some(self.sep());
         } else {
-            labels[0] = Some(self.sep);
+            labels[0] = Some(self.sep());
         }
         Ok(Some(MlmExample {
             ids: row.ids,
@@ -185,26 +155,6 @@ pub fn slots_for(tokenizer: &BertTokenizer, items: &[QaItem]) -> Result<usize> {
         }
     }
     Ok((longest + 1).min(MAX_SLOTS))
-}
-
-/// Where `needle` first occurs in `haystack`.
-fn find(haystack: &[usize], needle: &[usize]) -> Option<usize> {
-    if needle.is_empty() || needle.len() > haystack.len() {
-        return None;
-    }
-    haystack.windows(needle.len()).position(|w| w == needle)
-}
-
-/// Tokens that follow `prefix` somewhere in `passage` (any passage token for an empty prefix).
-fn continuations(passage: &[usize], prefix: &[usize]) -> Vec<usize> {
-    let n = prefix.len();
-    let mut out: Vec<usize> = (0..passage.len().saturating_sub(n))
-        .filter(|&i| &passage[i..i + n] == prefix)
-        .map(|i| passage[i + n])
-        .collect();
-    out.sort_unstable();
-    out.dedup();
-    out
 }
 
 /// Greedy constrained decoding of one passage's slots. `probs` is `[slots, vocab]`
@@ -268,13 +218,10 @@ impl MlmReaderCodec {
             for (k, &r) in chunk.iter().enumerate() {
                 let (item, p, row) = &rows[r];
                 let block = &probs[k * self.slots * vocab..(k + 1) * self.slots * vocab];
-                let passage_ids: Vec<usize> = row.passage.ids.iter().map(|&i| i as usize).collect();
-                let (tokens, score) = decode_slots(block, vocab, &passage_ids, self.sep);
-                if let Some(start) = find(&passage_ids, &tokens) {
-                    let text: Vec<char> = items[*item].passages[*p].passage.chars().collect();
-                    let span = row.passage.offsets[start].start
-                        ..row.passage.offsets[start + tokens.len() - 1].end;
-                    candidates[*item].push((text[span].iter().collect(), score));
+                let (tokens, score) = decode_slots(block, vocab, &ids(&row.passage), self.sep());
+                let passage = &items[*item].passages[*p].passage;
+                if let Some(text) = answer_text(passage, &row.passage, &tokens) {
+                    candidates[*item].push((text, score));
                 }
                 remaining[*item] -= 1;
                 if remaining[*item] == 0 {

@@ -6,6 +6,7 @@ mod kill;
 mod lstm;
 mod ner;
 mod qa_data;
+mod qa_dgcnn;
 mod qa_reader;
 mod seq2seq;
 mod tagger;
