@@ -40,7 +40,7 @@ use bert4burn::tasks::train::{LoopState, TrainOutcome, TrainTask, fit, load_weig
 use bert4burn::tasks::units::CharVocab;
 use bert4burn::tasks::units::spare_token_ids;
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use common::cli::{DataArgs, DeviceArgs, EvalArgs, PredictArgs, TrainArgs};
+use common::cli::{AttentionDropoutArgs, DataArgs, DeviceArgs, EvalArgs, PredictArgs, TrainArgs};
 use common::run_dir::{RunDir, RunInfo};
 use serde::{Deserialize, Serialize};
 
@@ -114,11 +114,8 @@ struct Train {
     /// Dev items answered at every evaluation.
     #[arg(long, default_value_t = 300)]
     dev_items: usize,
-    /// Dropout on the attention probabilities. Off by default: on a CPU it draws a random
-    /// `[batch, heads, L, L]` tensor per layer and step and keeps attention off the
-    /// backend's fused kernel.
-    #[arg(long, default_value_t = 0.0)]
-    attention_dropout: f64,
+    #[command(flatten)]
+    attention: AttentionDropoutArgs,
 }
 
 #[derive(Args)]
@@ -255,13 +252,13 @@ fn train_bert(
         ModelKind::Seq2seq => BertMode::Unilm,
         _ => BertMode::Encoder,
     };
-    let config = ckpt
-        .config
-        .clone()
-        .with_with_mlm(true)
-        .with_with_pool(false)
-        .with_mode(mode)
-        .with_attention_probs_dropout_prob(args.attention_dropout);
+    let config = args.attention.apply(
+        ckpt.config
+            .clone()
+            .with_with_mlm(true)
+            .with_with_pool(false)
+            .with_mode(mode),
+    );
     config.save(run.file(BERT_CONFIG))?;
     let options = LoadOptions {
         allow_missing_heads: true,
@@ -327,7 +324,7 @@ fn train_dgcnn(
     let codec = DgcnnReaderCodec::build(train);
     run.save_json(CHARS, &codec.chars)?;
     run.save_json(WORDS, &codec.words)?;
-    let (examples, skipped) = codec.examples(train);
+    let (examples, skipped) = codec.examples(train)?;
     eprintln!(
         "{} train items → {} passages ({skipped} left out: answer over {MAX_SPAN_CHARS} \
          characters or cut off), {} dev items; {} characters, {} words",

@@ -45,7 +45,9 @@ use bert4burn::tasks::seq2seq::{
 use bert4burn::tasks::train::{fit, load_weights};
 use bert4burn::tasks::units::{CharVocab, spare_token_ids};
 use clap::{Args, Parser, Subcommand, ValueEnum};
-use common::cli::{DataArgs, DeviceArgs, GenerationArgs, TrainArgs, beam_strategy};
+use common::cli::{
+    AttentionDropoutArgs, DataArgs, DeviceArgs, GenerationArgs, TrainArgs, beam_strategy,
+};
 use common::run_dir::{RunDir, RunInfo};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -130,6 +132,8 @@ struct Train {
     /// Dev pairs decoded (greedy) at every evaluation.
     #[arg(long, default_value_t = 500)]
     dev_pairs: usize,
+    #[command(flatten)]
+    attention: AttentionDropoutArgs,
 }
 
 #[derive(Args)]
@@ -283,6 +287,7 @@ fn train(args: &Train) -> anyhow::Result<()> {
             .with_max_position_embeddings(args.max_len + MAX_TITLE_CHARS + 2)
             .with_mode(BertMode::Unilm)
             .with_with_mlm(true);
+            let config = args.attention.apply(config);
             config.save(run.file(BERT_CONFIG))?;
             run.save_json(EXTRA_CHARS, &BTreeMap::<char, i64>::new())?;
             eprintln!(
@@ -312,6 +317,7 @@ fn train(args: &Train) -> anyhow::Result<()> {
                 .with_mode(BertMode::Unilm)
                 .with_with_mlm(true)
                 .with_with_pool(false);
+            let config = args.attention.apply(config);
             config.save(run.file(BERT_CONFIG))?;
             let options = LoadOptions {
                 allow_missing_heads: true,

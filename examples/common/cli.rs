@@ -5,6 +5,7 @@ use std::path::PathBuf;
 
 use bert4burn::burn::tensor::Device;
 use bert4burn::core::device::parse_device;
+use bert4burn::models::bert::BertConfig;
 use bert4burn::tasks::generate::{BeamSettings, GenerationConfig, SampleSettings, Strategy};
 use bert4burn::tasks::ner::Prf;
 use bert4burn::tasks::train::{LoopState, TrainConfig};
@@ -84,6 +85,26 @@ impl TrainArgs {
         config.checkpoint_every = self.checkpoint_every.max(1);
         config.score_name = "dev f1".into();
         config
+    }
+}
+
+/// `--attention-dropout`, for the tasks that train a BERT.
+#[derive(Args, Debug, Clone)]
+pub struct AttentionDropoutArgs {
+    /// Dropout on the attention probabilities [default: the checkpoint's or config's own].
+    /// 0 lets attention take the fused CPU kernel; any other rate draws a random
+    /// `[batch, heads, L, L]` tensor per layer and step and takes the composed path.
+    #[arg(long)]
+    pub attention_dropout: Option<f64>,
+}
+
+impl AttentionDropoutArgs {
+    /// `config` with the asked-for rate, if any.
+    pub fn apply(&self, config: BertConfig) -> BertConfig {
+        match self.attention_dropout {
+            Some(p) => config.with_attention_probs_dropout_prob(p),
+            None => config,
+        }
     }
 }
 

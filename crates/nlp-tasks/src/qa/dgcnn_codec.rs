@@ -13,8 +13,8 @@ use nlp_text::jieba_compat::JiebaPy;
 use serde::{Deserialize, Serialize};
 
 use super::dgcnn_reader::{DgcnnReader, ReaderInput, focal_loss};
-use super::items::QaItem;
-use super::metrics::score_answers;
+use super::items::{QaItem, passage_rows};
+use super::metrics::dev_evaluation;
 use super::vote::vote;
 use crate::error::{Error, Result};
 use crate::train::{Evaluation, TrainTask};
@@ -203,18 +203,8 @@ impl DgcnnReaderCodec {
     }
 
     /// Training rows of every passage of every item, and how many passages were left out.
-    pub fn examples(&self, items: &[QaItem]) -> (Vec<DgcnnExample>, usize) {
-        let mut out = Vec::new();
-        let mut skipped = 0;
-        for item in items {
-            for p in &item.passages {
-                match self.example(&item.question, &p.passage, &p.answer) {
-                    Some(e) => out.push(e),
-                    None => skipped += 1,
-                }
-            }
-        }
-        (out, skipped)
+    pub fn examples(&self, items: &[QaItem]) -> Result<(Vec<DgcnnExample>, usize)> {
+        passage_rows(items, |q, p, a| Ok(self.example(q, p, a)))
     }
 
     /// The padded batch of `(question, passage)` pairs.
@@ -392,11 +382,7 @@ impl TrainTask for DgcnnReaderTask<'_> {
         let answers = self
             .codec
             .answer_items(model, self.dev, self.batch_size, |_| {})?;
-        let scores = score_answers(&answers, self.dev);
-        Ok(Evaluation {
-            score: scores.final_score(),
-            report: format!("{} dev items: {scores}", scores.count),
-        })
+        Ok(dev_evaluation(&answers, self.dev))
     }
 
     fn example_len(&self, example: &DgcnnExample) -> Option<usize> {

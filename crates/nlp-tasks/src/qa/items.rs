@@ -75,3 +75,22 @@ pub fn load_items(path: &Path, need_answer: bool) -> Result<Vec<QaItem>> {
 pub fn save_items(path: &Path, items: &[QaItem]) -> Result<()> {
     write_json_lines(path, items)
 }
+
+/// One training row per passage of every item, made by `row(question, passage, answer)`
+/// (`None`: the passage is left out), and how many passages were left out.
+pub(crate) fn passage_rows<E>(
+    items: &[QaItem],
+    mut row: impl FnMut(&str, &str, &str) -> Result<Option<E>>,
+) -> Result<(Vec<E>, usize)> {
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for item in items {
+        for p in &item.passages {
+            match row(&item.question, &p.passage, &p.answer)? {
+                Some(e) => out.push(e),
+                None => skipped += 1,
+            }
+        }
+    }
+    Ok((out, skipped))
+}

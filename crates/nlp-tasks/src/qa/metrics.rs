@@ -134,3 +134,13 @@ pub fn score_answers(answers: &[String], items: &[QaItem]) -> QaScores {
             .map(|(a, i)| (a.as_str(), i.answers())),
     )
 }
+
+/// The shared loop's evaluation of a reader's dev answers: the posts' final score, with
+/// accuracy and F1 in the report.
+pub(crate) fn dev_evaluation(answers: &[String], dev: &[QaItem]) -> crate::train::Evaluation {
+    let scores = score_answers(answers, dev);
+    crate::train::Evaluation {
+        score: scores.final_score(),
+        report: format!("{} dev items: {scores}", scores.count),
+    }
+}

@@ -12,8 +12,8 @@ use burn::tensor::activation::softmax;
 use nlp_models::bert::Bert;
 use nlp_models::tokenizer::BertTokenizer;
 
-use super::items::QaItem;
-use super::metrics::score_answers;
+use super::items::{QaItem, passage_rows};
+use super::metrics::dev_evaluation;
 use super::tokens::{
     MAX_PASSAGE_TOKENS, MAX_QUESTION_TOKENS, ReaderTokens, answer_text, continuations, find, ids,
 };
@@ -131,17 +131,7 @@ impl MlmReaderCodec {
     /// Training rows of every passage of every item (see [`Self::example`]), and how many
     /// passages were left out.
     pub fn examples(&self, items: &[QaItem]) -> Result<(Vec<MlmExample>, usize)> {
-        let mut out = Vec::new();
-        let mut skipped = 0;
-        for item in items {
-            for p in &item.passages {
-                match self.example(&item.question, &p.passage, &p.answer)? {
-                    Some(e) => out.push(e),
-                    None => skipped += 1,
-                }
-            }
-        }
-        Ok((out, skipped))
+        passage_rows(items, |q, p, a| self.example(q, p, a))
     }
 }
 
@@ -292,11 +282,7 @@ impl TrainTask for MlmReaderTask<'_> {
         let answers = self
             .codec
             .answer_items(model, self.dev, self.batch_size, |_| {})?;
-        let scores = score_answers(&answers, self.dev);
-        Ok(Evaluation {
-            score: scores.final_score(),
-            report: format!("{} dev items: {scores}", scores.count),
-        })
+        Ok(dev_evaluation(&answers, self.dev))
     }
 
     fn example_len(&self, example: &MlmExample) -> Option<usize> {

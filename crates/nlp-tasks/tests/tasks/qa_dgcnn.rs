@@ -6,12 +6,11 @@ use burn::tensor::{Device, Tensor, TensorData};
 use nlp_optim::{Adam, RuleExt};
 use nlp_tasks::qa::{
     DgcnnReaderCodec, DgcnnReaderConfig, DgcnnReaderTask, WordVocab, best_span, focal_loss,
-    score_answers,
 };
-use nlp_tasks::train::{TrainConfig, TrainTask, fit};
+use nlp_tasks::train::{TrainTask, fit};
 use nlp_tasks::units::CharVocab;
 
-use crate::qa_reader::synthetic_items;
+use crate::qa_reader::{check_batched_answers, learning_config, synthetic_items};
 
 #[test]
 fn best_span_maximises_start_times_end_within_the_length() {
@@ -75,7 +74,7 @@ fn a_small_dgcnn_reader_learns_a_synthetic_cloze_on_the_shared_loop() {
     let train = synthetic_items(200, 0);
     let dev = synthetic_items(24, 1);
     let codec = DgcnnReaderCodec::build(&train);
-    let (examples, skipped) = codec.examples(&train);
+    let (examples, skipped) = codec.examples(&train).unwrap();
     assert_eq!((examples.len(), skipped), (400, 0));
     let device = Device::default().autodiff();
     device.seed(5);
@@ -90,26 +89,17 @@ fn a_small_dgcnn_reader_learns_a_synthetic_cloze_on_the_shared_loop() {
         batch_size: 8,
     };
     let dir = crate::scratch_dir("qa-dgcnn-learn");
-    let mut config = TrainConfig::new(&dir);
-    config.epochs = 8;
-    config.batch_size = 16;
-    config.learning_rate = 3e-3;
-    config.progress = false;
-    config.resume = false;
+    let config = learning_config(&dir, 8);
     let mut optim = Adam::new().init().unwrap();
     let outcome = fit(&task, model, &mut optim, &examples, &config).unwrap();
     let scores = &outcome.state.epoch_scores;
     assert!(scores[0] < 0.9, "{scores:?}");
     assert!(*scores.last().unwrap() > 0.95, "{scores:?}");
     let model = outcome.model.valid();
-    let batched = codec.answer_items(&model, &dev, 5, |_| {}).unwrap();
-    for (item, answer) in dev.iter().zip(&batched).take(6) {
-        let alone = codec
-            .answer_items(&model, std::slice::from_ref(item), 1, |_| {})
-            .unwrap();
-        assert_eq!(answer, &alone[0], "{}", item.id);
-    }
-    let s = score_answers(&batched, &dev);
-    assert!((s.final_score() - task.evaluate(&model).unwrap().score).abs() < 1e-12);
+    check_batched_answers(
+        &dev,
+        |items, batch| codec.answer_items(&model, items, batch, |_| {}).unwrap(),
+        task.evaluate(&model).unwrap().score,
+    );
     std::fs::remove_dir_all(&dir).ok();
 }

@@ -171,13 +171,7 @@ pub fn synthetic_items(n: usize, seed: u64) -> Vec<QaItem> {
 #[test]
 fn a_small_bert_learns_a_synthetic_cloze_on_the_shared_loop() {
     let _guard = crate::RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let tokens: String = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "问"]
-        .into_iter()
-        .map(String::from)
-        .chain(FILLER.chars().chain(ANSWERS.chars()).map(String::from))
-        .map(|t| t + "\n")
-        .collect();
-    let t = tokenizer("qa-learn-vocab", &tokens);
+    let t = cloze_tokenizer("qa-learn-vocab");
     let train = synthetic_items(200, 0);
     let dev = synthetic_items(24, 1);
     let slots = slots_for(&t, &train).unwrap();
@@ -200,41 +194,25 @@ fn a_small_bert_learns_a_synthetic_cloze_on_the_shared_loop() {
         batch_size: 8,
     };
     let dir = crate::scratch_dir("qa-learn");
-    let mut config = TrainConfig::new(&dir);
-    config.epochs = 12;
-    config.batch_size = 16;
-    config.learning_rate = 3e-3;
-    config.progress = false;
-    config.resume = false;
+    let config = learning_config(&dir, 12);
     let mut optim = Adam::new().init().unwrap();
     let outcome = fit(&task, bert, &mut optim, &examples, &config).unwrap();
     let scores = &outcome.state.epoch_scores;
     assert!(scores[0] < 0.9, "{scores:?}");
     assert!(*scores.last().unwrap() > 0.95, "{scores:?}");
-    // Batched answers in item order are those of each item read alone.
     let model = outcome.model.valid();
-    let batched = codec.answer_items(&model, &dev, 5, |_| {}).unwrap();
-    for (item, answer) in dev.iter().zip(&batched).take(6) {
-        let alone = codec
-            .answer_items(&model, std::slice::from_ref(item), 1, |_| {})
-            .unwrap();
-        assert_eq!(answer, &alone[0], "{}", item.id);
-    }
-    let s = score_answers(&batched, &dev);
-    assert!((s.final_score() - task.evaluate(&model).unwrap().score).abs() < 1e-12);
+    check_batched_answers(
+        &dev,
+        |items, batch| codec.answer_items(&model, items, batch, |_| {}).unwrap(),
+        task.evaluate(&model).unwrap().score,
+    );
     std::fs::remove_dir_all(&dir).ok();
 }
 
 #[test]
 fn a_small_unilm_learns_a_synthetic_cloze_on_the_shared_loop() {
     let _guard = crate::RNG.lock().unwrap_or_else(|e| e.into_inner());
-    let tokens: String = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "问"]
-        .into_iter()
-        .map(String::from)
-        .chain(FILLER.chars().chain(ANSWERS.chars()).map(String::from))
-        .map(|t| t + "\n")
-        .collect();
-    let t = tokenizer("qa-s2s-learn-vocab", &tokens);
+    let t = cloze_tokenizer("qa-s2s-learn-vocab");
     let train = synthetic_items(200, 0);
     let dev = synthetic_items(24, 1);
     let codec = Seq2SeqReaderCodec::new(t.clone(), BTreeMap::new()).unwrap();
@@ -259,20 +237,18 @@ fn a_small_unilm_learns_a_synthetic_cloze_on_the_shared_loop() {
     let before = task.evaluate(&bert.valid()).unwrap().score;
     assert!(before < 0.5, "{before}");
     let dir = crate::scratch_dir("qa-s2s-learn");
-    let mut config = TrainConfig::new(&dir);
-    config.epochs = 4;
-    config.batch_size = 16;
-    config.learning_rate = 3e-3;
-    config.progress = false;
-    config.resume = false;
+    let config = learning_config(&dir, 4);
     let mut optim = Adam::new().init().unwrap();
     let outcome = fit(&task, bert, &mut optim, &examples, &config).unwrap();
     let scores = &outcome.state.epoch_scores;
     assert!(*scores.last().unwrap() > 0.95, "{scores:?}");
-    // Batched answers in item order are those of each item read alone, and every answer is
-    // text of one of the item's passages (the n-gram constraint).
     let model = outcome.model.valid();
-    let batched = codec.answer_items(&model, &dev, 5, |_| {}).unwrap();
+    let batched = check_batched_answers(
+        &dev,
+        |items, batch| codec.answer_items(&model, items, batch, |_| {}).unwrap(),
+        task.evaluate(&model).unwrap().score,
+    );
+    // Every answer is text of one of the item's passages (the n-gram constraint).
     for (item, answer) in dev.iter().zip(&batched) {
         assert!(
             item.passages
@@ -282,13 +258,44 @@ fn a_small_unilm_learns_a_synthetic_cloze_on_the_shared_loop() {
             item.id
         );
     }
-    for (item, answer) in dev.iter().zip(&batched).take(6) {
-        let alone = codec
-            .answer_items(&model, std::slice::from_ref(item), 1, |_| {})
-            .unwrap();
-        assert_eq!(answer, &alone[0], "{}", item.id);
-    }
-    let s = score_answers(&batched, &dev);
-    assert!((s.final_score() - task.evaluate(&model).unwrap().score).abs() < 1e-12);
     std::fs::remove_dir_all(&dir).ok();
+}
+
+/// The vocabulary of the synthetic cloze: special tokens, 问, the filler and the numerals.
+fn cloze_tokenizer(name: &str) -> BertTokenizer {
+    let tokens: String = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "问"]
+        .into_iter()
+        .map(String::from)
+        .chain(FILLER.chars().chain(ANSWERS.chars()).map(String::from))
+        .map(|t| t + "\n")
+        .collect();
+    tokenizer(name, &tokens)
+}
+
+/// The loop's settings of the synthetic-cloze tests: batches of 16, Adam at 3e-3, quiet.
+pub fn learning_config(dir: &std::path::Path, epochs: usize) -> TrainConfig {
+    let mut config = TrainConfig::new(dir);
+    config.epochs = epochs;
+    config.batch_size = 16;
+    config.learning_rate = 3e-3;
+    config.progress = false;
+    config.resume = false;
+    config
+}
+
+/// A trained reader's batched answers (`answer(items, batch)`) are in item order and those of
+/// each item read alone, and score what the loop's evaluation (`evaluated`) said.
+pub fn check_batched_answers(
+    dev: &[QaItem],
+    answer: impl Fn(&[QaItem], usize) -> Vec<String>,
+    evaluated: f64,
+) -> Vec<String> {
+    let batched = answer(dev, 5);
+    for (item, answer_of) in dev.iter().zip(&batched).take(6) {
+        let alone = answer(std::slice::from_ref(item), 1);
+        assert_eq!(answer_of, &alone[0], "{}", item.id);
+    }
+    let s = score_answers(&batched, dev);
+    assert!((s.final_score() - evaluated).abs() < 1e-12);
+    batched
 }
