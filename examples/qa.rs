@@ -140,7 +140,7 @@ struct Predict {
 /// How `eval` and `predict` read.
 #[derive(Args)]
 struct ReadArgs {
-    /// Passages (MLM reader) or items (seq2seq reader) read together.
+    /// Passages (MLM and DGCNN readers) or items (seq2seq reader) read together.
     #[arg(long, default_value_t = 32)]
     batch_size: usize,
     /// Beams of the seq2seq reader's search (1: greedy).
