@@ -374,7 +374,8 @@ const DGCNN_CONFIG: &str = "dgcnn_config.json";
 enum Reader {
     Mlm(Bert, MlmReaderCodec),
     Seq2seq(Bert, Seq2SeqReaderCodec),
-    Dgcnn(DgcnnReader, DgcnnReaderCodec),
+    /// The codec holds the segmenter's dictionary: boxed, not inline.
+    Dgcnn(DgcnnReader, Box<DgcnnReaderCodec>),
 }
 
 impl Reader {
@@ -391,7 +392,7 @@ impl Reader {
             let codec = DgcnnReaderCodec::new(chars.reindexed(), words.reindexed());
             return Ok(Self::Dgcnn(
                 load_weights(config.init(&device), &best)?,
-                codec,
+                Box::new(codec),
             ));
         }
         let path = run.file(BERT_CONFIG);
