@@ -13,7 +13,7 @@ use nlp_text::jieba_compat::JiebaPy;
 use serde::{Deserialize, Serialize};
 
 use super::dgcnn_reader::{DgcnnReader, ReaderInput, focal_loss};
-use super::items::{QaItem, passage_rows};
+use super::items::{QaItem, passage_rows, read_passages};
 use super::metrics::dev_evaluation;
 use super::vote::vote;
 use crate::error::{Error, Result};
@@ -177,6 +177,18 @@ impl DgcnnReaderCodec {
     /// not in this passage). `None` when the answer is longer than [`MAX_SPAN_CHARS`] or the
     /// passage lost it to truncation.
     pub fn example(&self, question: &str, passage: &str, answer: &str) -> Option<DgcnnExample> {
+        let (starts, ends) = self.spans(passage, answer)?;
+        Some(DgcnnExample {
+            question: self.encode(question, self.max_question),
+            passage: self.encode(passage, self.max_passage),
+            starts,
+            ends,
+        })
+    }
+
+    /// Starts and ends of `answer`'s occurrences in the kept part of `passage` (none for an
+    /// empty answer); `None` when a non-empty answer is too long or does not occur.
+    fn spans(&self, passage: &str, answer: &str) -> Option<(Vec<usize>, Vec<usize>)> {
         let kept: Vec<char> = passage.chars().take(self.max_passage).collect();
         let target: Vec<char> = answer.chars().collect();
         let (mut starts, mut ends) = (Vec::new(), Vec::new());
@@ -194,17 +206,27 @@ impl DgcnnReaderCodec {
                 return None;
             }
         }
-        Some(DgcnnExample {
-            question: self.encode(question, self.max_question),
-            passage: self.encode(passage, self.max_passage),
-            starts,
-            ends,
-        })
+        Some((starts, ends))
     }
 
-    /// Training rows of every passage of every item, and how many passages were left out.
+    /// Training rows of every passage of every item (see [`Self::example`]), and how many
+    /// passages were left out. Items of one article share passages and every passage of an
+    /// item shares its question: each distinct text is segmented once.
     pub fn examples(&self, items: &[QaItem]) -> Result<(Vec<DgcnnExample>, usize)> {
-        passage_rows(items, |q, p, a| Ok(self.example(q, p, a)))
+        let mut seen: HashMap<(String, usize), CharWords> = HashMap::new();
+        let mut encode = |text: &str, max: usize| {
+            seen.entry((text.to_string(), max))
+                .or_insert_with(|| self.encode(text, max))
+                .clone()
+        };
+        passage_rows(items, |q, p, a| {
+            Ok(self.spans(p, a).map(|(starts, ends)| DgcnnExample {
+                question: encode(q, self.max_question),
+                passage: encode(p, self.max_passage),
+                starts,
+                ends,
+            }))
+        })
     }
 
     /// The padded batch of `(question, passage)` pairs.
@@ -254,61 +276,49 @@ impl DgcnnReaderCodec {
         model: &DgcnnReader,
         items: &[QaItem],
         batch_size: usize,
-        mut progress: impl FnMut(usize),
+        progress: impl FnMut(usize),
     ) -> Result<Vec<String>> {
         let device = model.chars.weight.val().device();
-        let mut rows = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            let question = self.encode(&item.question, self.max_question);
-            for (p, passage) in item.passages.iter().enumerate() {
-                rows.push((
-                    i,
-                    p,
-                    question.clone(),
-                    self.encode(&passage.passage, self.max_passage),
-                ));
-            }
-        }
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by_key(|&r| rows[r].3.chars.len());
-        // Best span and its score per (item, passage).
-        let mut spans: Vec<Vec<(usize, usize, usize, f64)>> = vec![Vec::new(); items.len()];
-        let mut remaining: Vec<usize> = items.iter().map(|i| i.passages.len()).collect();
-        let mut done = 0;
-        for chunk in order.chunks(batch_size.max(1)) {
-            let pairs: Vec<(&CharWords, &CharWords)> =
-                chunk.iter().map(|&r| (&rows[r].2, &rows[r].3)).collect();
-            let out = model.forward(self.input(&pairs, &device));
-            let len = out.start.dims()[1];
-            let start = host(out.start)?;
-            let end = host(out.end)?;
-            for (k, &r) in chunk.iter().enumerate() {
-                let (item, p, _, passage) = &rows[r];
-                let n = passage.chars.len();
-                let at = k * len..k * len + n;
-                if let Some((s, e, score)) = best_span(&start[at.clone()], &end[at], MAX_SPAN_CHARS)
-                {
-                    spans[*item].push((*p, s, e, score));
-                }
-                remaining[*item] -= 1;
-                if remaining[*item] == 0 {
-                    done += 1;
-                }
-            }
-            progress(done);
-        }
-        Ok(items
+        let questions: Vec<CharWords> = items
             .iter()
-            .zip(spans)
-            .map(|(item, spans)| {
-                let sure = spans.iter().any(|s| s.3 >= SPAN_THRESHOLD);
-                let candidates = spans.iter().filter(|s| !sure || s.3 >= SPAN_THRESHOLD).map(
-                    |&(p, s, e, score)| {
-                        let text = item.passages[p].passage.chars().skip(s).take(e + 1 - s);
-                        (text.collect::<String>(), score)
-                    },
-                );
-                vote(candidates).unwrap_or_default()
+            .map(|item| self.encode(&item.question, self.max_question))
+            .collect();
+        let candidates = read_passages(
+            items,
+            batch_size,
+            |_, passage| Ok(self.encode(&passage.passage, self.max_passage)),
+            |passage| passage.chars.len(),
+            |passages, at| {
+                let pairs: Vec<(&CharWords, &CharWords)> = passages
+                    .iter()
+                    .zip(at)
+                    .map(|(&passage, &(item, _))| (&questions[item], passage))
+                    .collect();
+                let out = model.forward(self.input(&pairs, &device));
+                let len = out.start.dims()[1];
+                let (start, end) = (host(out.start)?, host(out.end)?);
+                Ok(passages
+                    .iter()
+                    .zip(at)
+                    .enumerate()
+                    .map(|(k, (passage, &(item, p)))| {
+                        let real = k * len..k * len + passage.chars.len();
+                        let (s, e, score) =
+                            best_span(&start[real.clone()], &end[real], MAX_SPAN_CHARS)?;
+                        let text = items[item].passages[p].passage.chars().skip(s);
+                        Some((text.take(e + 1 - s).collect(), score))
+                    })
+                    .collect())
+            },
+            progress,
+        )?;
+        // Passages under the threshold are dropped unless every passage of the item is.
+        Ok(candidates
+            .into_iter()
+            .map(|spans| {
+                let sure = spans.iter().any(|s| s.1 >= SPAN_THRESHOLD);
+                let kept = spans.into_iter().filter(|s| !sure || s.1 >= SPAN_THRESHOLD);
+                vote(kept).unwrap_or_default()
             })
             .collect())
     }

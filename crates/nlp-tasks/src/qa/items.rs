@@ -94,3 +94,47 @@ pub(crate) fn passage_rows<E>(
     }
     Ok((out, skipped))
 }
+
+/// Where a passage is: (item index, passage index).
+pub(crate) type PassageAt = (usize, usize);
+
+/// Answer candidates of every passage of every item, for the readers that read passages one
+/// by one and vote: `row(item, passage)` prepares a passage, the rows are read `batch_size`
+/// at a time in order of `len` (less padding), and `read(rows, at)` gives each row's answer
+/// text with its score, or `None`. Returns the candidates of each item in item order;
+/// `progress` hears the number of items whose passages are all read.
+pub(crate) fn read_passages<R>(
+    items: &[QaItem],
+    batch_size: usize,
+    mut row: impl FnMut(&QaItem, &Passage) -> Result<R>,
+    len: impl Fn(&R) -> usize,
+    mut read: impl FnMut(&[&R], &[PassageAt]) -> Result<Vec<Option<(String, f64)>>>,
+    mut progress: impl FnMut(usize),
+) -> Result<Vec<Vec<(String, f64)>>> {
+    let mut rows = Vec::new();
+    for (i, item) in items.iter().enumerate() {
+        for (p, passage) in item.passages.iter().enumerate() {
+            rows.push(((i, p), row(item, passage)?));
+        }
+    }
+    let mut order: Vec<usize> = (0..rows.len()).collect();
+    order.sort_by_key(|&r| len(&rows[r].1));
+    let mut candidates: Vec<Vec<(String, f64)>> = vec![Vec::new(); items.len()];
+    let mut remaining: Vec<usize> = items.iter().map(|i| i.passages.len()).collect();
+    let mut done = 0;
+    for chunk in order.chunks(batch_size.max(1)) {
+        let batch: Vec<&R> = chunk.iter().map(|&r| &rows[r].1).collect();
+        let at: Vec<PassageAt> = chunk.iter().map(|&r| rows[r].0).collect();
+        for (&(item, _), answer) in at.iter().zip(read(&batch, &at)?) {
+            if let Some(answer) = answer {
+                candidates[item].push(answer);
+            }
+            remaining[item] -= 1;
+            if remaining[item] == 0 {
+                done += 1;
+            }
+        }
+        progress(done);
+    }
+    Ok(candidates)
+}

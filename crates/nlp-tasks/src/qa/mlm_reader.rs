@@ -12,7 +12,7 @@ use burn::tensor::activation::softmax;
 use nlp_models::bert::Bert;
 use nlp_models::tokenizer::BertTokenizer;
 
-use super::items::{QaItem, passage_rows};
+use super::items::{QaItem, passage_rows, read_passages};
 use super::metrics::dev_evaluation;
 use super::tokens::{
     MAX_PASSAGE_TOKENS, MAX_QUESTION_TOKENS, ReaderTokens, answer_text, continuations, find, ids,
@@ -189,37 +189,32 @@ impl MlmReaderCodec {
         bert: &Bert,
         items: &[QaItem],
         batch_size: usize,
-        mut progress: impl FnMut(usize),
+        progress: impl FnMut(usize),
     ) -> Result<Vec<String>> {
-        let mut rows = Vec::new();
-        for (i, item) in items.iter().enumerate() {
-            for (p, passage) in item.passages.iter().enumerate() {
-                rows.push((i, p, self.row(&item.question, &passage.passage)?));
-            }
-        }
-        let mut order: Vec<usize> = (0..rows.len()).collect();
-        order.sort_by_key(|&r| rows[r].2.ids.len());
-        let mut candidates: Vec<Vec<(String, f64)>> = vec![Vec::new(); items.len()];
-        let mut remaining: Vec<usize> = items.iter().map(|i| i.passages.len()).collect();
-        let mut done = 0;
-        for chunk in order.chunks(batch_size.max(1)) {
-            let probs = self.slot_probabilities(bert, chunk.iter().map(|&r| &rows[r].2))?;
-            let vocab = probs.len() / (chunk.len() * self.slots);
-            for (k, &r) in chunk.iter().enumerate() {
-                let (item, p, row) = &rows[r];
-                let block = &probs[k * self.slots * vocab..(k + 1) * self.slots * vocab];
-                let (tokens, score) = decode_slots(block, vocab, &ids(&row.passage), self.sep());
-                let passage = &items[*item].passages[*p].passage;
-                if let Some(text) = answer_text(passage, &row.passage, &tokens) {
-                    candidates[*item].push((text, score));
-                }
-                remaining[*item] -= 1;
-                if remaining[*item] == 0 {
-                    done += 1;
-                }
-            }
-            progress(done);
-        }
+        let candidates = read_passages(
+            items,
+            batch_size,
+            |item, passage| self.row(&item.question, &passage.passage),
+            |row| row.ids.len(),
+            |rows, at| {
+                let probs = self.slot_probabilities(bert, rows.iter().copied())?;
+                let block = probs.len() / rows.len();
+                let vocab = block / self.slots;
+                Ok(rows
+                    .iter()
+                    .zip(at)
+                    .enumerate()
+                    .map(|(k, (row, &(item, p)))| {
+                        let probs = &probs[k * block..(k + 1) * block];
+                        let (tokens, score) =
+                            decode_slots(probs, vocab, &ids(&row.passage), self.sep());
+                        let passage = &items[item].passages[p].passage;
+                        answer_text(passage, &row.passage, &tokens).map(|text| (text, score))
+                    })
+                    .collect())
+            },
+            progress,
+        )?;
         Ok(candidates
             .into_iter()
             .map(|c| vote(c).unwrap_or_default())

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use burn::module::Module;
 use burn::tensor::{Device, Int, Tensor};
-use nlp_models::bert::{BertConfig, BertInput, BertMode};
+use nlp_models::bert::{Bert, BertConfig, BertInput, BertMode};
 use nlp_models::tokenizer::BertTokenizer;
 use nlp_optim::{Adam, RuleExt};
 use nlp_tasks::qa::{
@@ -179,15 +179,7 @@ fn a_small_bert_learns_a_synthetic_cloze_on_the_shared_loop() {
     let codec = MlmReaderCodec::new(t.clone(), BTreeMap::new(), slots).unwrap();
     let (examples, skipped) = codec.examples(&train).unwrap();
     assert_eq!((examples.len(), skipped), (400, 0));
-    let device = Device::default().autodiff();
-    device.seed(5);
-    let bert = BertConfig::new(t.vocab_size(), 32, 2, 2, 64)
-        .with_max_position_embeddings(64)
-        .with_hidden_dropout_prob(0.0)
-        .with_attention_probs_dropout_prob(0.0)
-        .with_with_mlm(true)
-        .init(&device);
-    let _ = bert.forward(BertInput::new(Tensor::<2, Int>::zeros([1, 2], &device)));
+    let bert = small_bert(t.vocab_size(), BertMode::Encoder);
     let task = MlmReaderTask {
         codec: &codec,
         dev: &dev,
@@ -218,16 +210,7 @@ fn a_small_unilm_learns_a_synthetic_cloze_on_the_shared_loop() {
     let codec = Seq2SeqReaderCodec::new(t.clone(), BTreeMap::new()).unwrap();
     let (examples, skipped) = codec.examples(&train).unwrap();
     assert_eq!((examples.len(), skipped), (400, 0));
-    let device = Device::default().autodiff();
-    device.seed(5);
-    let bert = BertConfig::new(t.vocab_size(), 32, 2, 2, 64)
-        .with_max_position_embeddings(64)
-        .with_hidden_dropout_prob(0.0)
-        .with_attention_probs_dropout_prob(0.0)
-        .with_with_mlm(true)
-        .with_mode(BertMode::Unilm)
-        .init(&device);
-    let _ = bert.forward(BertInput::new(Tensor::<2, Int>::zeros([1, 2], &device)));
+    let bert = small_bert(t.vocab_size(), BertMode::Unilm);
     let task = Seq2SeqReaderTask {
         codec: &codec,
         dev: &dev,
@@ -298,4 +281,20 @@ pub fn check_batched_answers(
     let s = score_answers(&batched, dev);
     assert!((s.final_score() - evaluated).abs() < 1e-12);
     batched
+}
+
+/// A seeded 2-layer BERT of width 32 with its MLM head and no dropout, in `mode`, on the
+/// autodiff device.
+fn small_bert(vocab: usize, mode: BertMode) -> Bert {
+    let device = Device::default().autodiff();
+    device.seed(5);
+    let bert = BertConfig::new(vocab, 32, 2, 2, 64)
+        .with_max_position_embeddings(64)
+        .with_hidden_dropout_prob(0.0)
+        .with_attention_probs_dropout_prob(0.0)
+        .with_with_mlm(true)
+        .with_mode(mode)
+        .init(&device);
+    let _ = bert.forward(BertInput::new(Tensor::<2, Int>::zeros([1, 2], &device)));
+    bert
 }
