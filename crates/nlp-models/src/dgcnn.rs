@@ -16,6 +16,7 @@ use burn::nn::{
 };
 use burn::tensor::activation::sigmoid;
 use burn::tensor::{Bool, Device, Int, Tensor};
+use nlp_core::kernels::{affine, takes_fused_path};
 
 /// Zero the padding positions of `x: [batch, len, d]` (`mask: [batch, len]`, `true` = real).
 fn apply_mask(x: Tensor<3>, mask: &Tensor<2, Bool>) -> Tensor<3> {
@@ -92,7 +93,11 @@ impl GatedDilatedConv {
     /// `x: [batch, len, d_in]`, `mask: [batch, len]` → `[batch, len, d_out]`, zero on padding.
     pub fn forward(&self, x: Tensor<3>, mask: &Tensor<2, Bool>) -> Tensor<3> {
         let x = apply_mask(x, mask);
-        let both = self.conv.forward(x.clone().swap_dims(1, 2)).swap_dims(1, 2);
+        let both = if takes_fused_path(&x.device(), x.dtype()) {
+            self.conv_as_dense(x.clone())
+        } else {
+            self.conv.forward(x.clone().swap_dims(1, 2)).swap_dims(1, 2)
+        };
         let h = both.clone().slice_dim(2, 0..self.d_out);
         let gate = sigmoid(
             self.gate_dropout
@@ -102,10 +107,37 @@ impl GatedDilatedConv {
             Some(p) => p.forward(x),
             None => x,
         };
-        let y = residual
-            .mul(gate.clone().neg().add_scalar(1.0))
-            .add(h.mul(gate));
+        // X⊗(1−σ) + h⊗σ, written with one product.
+        let y = residual.clone().add(h.sub(residual).mul(gate));
         apply_mask(y, mask)
+    }
+}
+
+impl GatedDilatedConv {
+    /// The block's convolution as one dense layer over the `kernel_size` shifted copies of
+    /// `x: [batch, len, d_in]` side by side → `[batch, len, 2·d_out]`. Same weights and result
+    /// as `self.conv`, but its backward pass is two gemms instead of Burn's CPU conv backward
+    /// (about 3× faster for a block of 128 channels on flex).
+    fn conv_as_dense(&self, x: Tensor<3>) -> Tensor<3> {
+        let [batch, len, d_in] = x.dims();
+        let [d_out2, _, kernel] = self.conv.weight.dims();
+        let r = self.conv.dilation;
+        let pad = r * (kernel - 1) / 2;
+        let device = x.device();
+        let zeros = || Tensor::<3>::zeros([batch, pad, d_in], &device);
+        let padded = Tensor::cat(vec![zeros(), x, zeros()], 1);
+        let shifted = (0..kernel)
+            .map(|k| padded.clone().slice_dim(1, k * r..k * r + len))
+            .collect();
+        // weight [out, in, k] → [k·in, out], row k·d_in + c for tap k of channel c.
+        let weight = self
+            .conv
+            .weight
+            .val()
+            .permute([2, 1, 0])
+            .reshape([kernel * d_in, d_out2]);
+        let bias = self.conv.bias.as_ref().map(|b| b.val());
+        affine(Tensor::cat(shifted, 2), weight, bias)
     }
 }
 
@@ -357,6 +389,41 @@ mod tests {
                 (got as f64 - expected).abs() < 1e-5,
                 "position {t}: {got} vs {expected}"
             );
+        }
+    }
+
+    #[test]
+    fn dense_form_equals_burns_conv_and_its_gradients() {
+        use burn::tensor::Distribution;
+        let dev = device().autodiff();
+        for (kernel, dilation) in [(3, 1), (3, 4), (5, 2)] {
+            let block = GatedDilatedConvConfig::new(6, 6)
+                .with_dilation(dilation)
+                .with_kernel_size(kernel)
+                .init(&dev);
+            let x = Tensor::<3>::random([2, 11, 6], Distribution::Default, &dev).require_grad();
+            let weight = Tensor::<3>::random([1, 11, 12], Distribution::Default, &dev);
+            let burn_conv = block
+                .conv
+                .forward(x.clone().swap_dims(1, 2))
+                .swap_dims(1, 2);
+            let dense = block.conv_as_dense(x.clone());
+            let close = |a: Vec<f32>, b: Vec<f32>, what: &str| {
+                assert_eq!(a.len(), b.len());
+                for (i, (p, q)) in a.iter().zip(&b).enumerate() {
+                    assert!(
+                        (p - q).abs() < 1e-4,
+                        "{what} [{i}] k{kernel} r{dilation}: {p} vs {q}"
+                    );
+                }
+            };
+            close(floats(dense.clone()), floats(burn_conv.clone()), "output");
+            let g1 = burn_conv.mul(weight.clone()).sum().backward();
+            let g2 = dense.mul(weight).sum().backward();
+            let grad = |g: &_, t: &Tensor<3>| floats(t.grad(g).expect("a gradient"));
+            close(grad(&g2, &x), grad(&g1, &x), "input gradient");
+            let w = block.conv.weight.val();
+            close(grad(&g2, &w), grad(&g1, &w), "weight gradient");
         }
     }
 
