@@ -1,6 +1,7 @@
 //! Adam with ε outside the root and optional bias correction (bert4keras defaults).
 
 use burn::tensor::Tensor;
+use nlp_core::kernels::{AdamHyper, adam_step};
 
 use crate::rule::check_range;
 use crate::state::param_state;
@@ -84,17 +85,9 @@ impl UpdateRule for Adam {
         grad: Tensor<D>,
         state: Option<Self::State<D>>,
     ) -> (Update<D>, Self::State<D>) {
-        let (moment_1, moment_2, time) = match state {
-            Some(s) => (
-                s.moment_1.mul_scalar(self.beta_1) + grad.clone().mul_scalar(1.0 - self.beta_1),
-                s.moment_2.mul_scalar(self.beta_2) + grad.square().mul_scalar(1.0 - self.beta_2),
-                s.time + 1,
-            ),
-            None => (
-                grad.clone().mul_scalar(1.0 - self.beta_1),
-                grad.square().mul_scalar(1.0 - self.beta_2),
-                1,
-            ),
+        let (moments, time) = match state {
+            Some(s) => (Some((s.moment_1, s.moment_2)), s.time + 1),
+            None => (None, 1),
         };
         let (correction_1, correction_2) = if self.bias_correction {
             let t = i32::try_from(time).unwrap_or(i32::MAX);
@@ -102,12 +95,16 @@ impl UpdateRule for Adam {
         } else {
             (1.0, 1.0)
         };
-        let denominator = moment_2
-            .clone()
-            .sqrt()
-            .mul_scalar(1.0 / correction_2.sqrt())
-            .add_scalar(self.epsilon);
-        let delta = moment_1.clone().mul_scalar(lr / correction_1) / denominator;
+        // One fused pass on the CPU backend, Burn's ops elsewhere (`nlp_core::kernels`).
+        let hyper = AdamHyper {
+            beta_1: self.beta_1,
+            beta_2: self.beta_2,
+            epsilon: self.epsilon,
+            lr,
+            correction_1,
+            correction_2,
+        };
+        let (moment_1, moment_2, delta) = adam_step(grad, moments, hyper);
         (
             Update::Delta(delta),
             AdamState {

@@ -1,7 +1,8 @@
 //! Fused CPU kernels behind Burn's backend extension, with the composed ops everywhere else.
 //!
 //! Kernels: GELU (erf and tanh forms), scaled-dot-product attention with a mask, and the dense
-//! layer `x·W + b`, each with its backward pass.
+//! layer `x·W + b`, each with its backward pass; and one Adam step ([`adam_step`]) for the
+//! optimizers.
 //!
 //! Each public function here takes ordinary tensors. On the `flex` CPU backend (with or without
 //! autodiff) and `f32` data it runs one fused kernel of this crate — vectorised for the CPU it
@@ -12,6 +13,7 @@
 //! [`set_fused`] (or `BERT4BURN_FUSED=0` in the environment) switches the kernels off for the
 //! whole process, to compare the two paths.
 
+pub mod adam;
 #[cfg(feature = "flex")]
 pub mod dense;
 pub mod math;
@@ -178,4 +180,63 @@ pub fn affine<const D: usize>(
         return extension::linear(x, weight, bias);
     }
     module::linear(x, weight, bias)
+}
+
+/// Adam's settings for one step of one parameter (see [`adam_step`]).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct AdamHyper {
+    /// Decay of the first moment, β₁.
+    pub beta_1: f64,
+    /// Decay of the second moment, β₂.
+    pub beta_2: f64,
+    /// Added to the corrected root of the second moment.
+    pub epsilon: f64,
+    /// Learning rate γ.
+    pub lr: f64,
+    /// Bias correction of the first moment, 1 − β₁ᵗ (1 without correction).
+    pub correction_1: f64,
+    /// Bias correction of the second moment, 1 − β₂ᵗ (1 without correction).
+    pub correction_2: f64,
+}
+
+/// One Adam step: the new moments `m ← β₁m + (1−β₁)g`, `v ← β₂v + (1−β₂)g²` (from zeros when
+/// `moments` is `None`) and the step `δ = (γ/c₁)·m / (√v/√c₂ + ε)`, returned as `(m, v, δ)`.
+/// One pass of [`adam::step`] where [`takes_fused_path`] says so (the moments updated in place
+/// when nothing else holds them); Burn's composed ops otherwise, with the same f32 results.
+pub fn adam_step<const D: usize>(
+    grad: Tensor<D>,
+    moments: Option<(Tensor<D>, Tensor<D>)>,
+    h: AdamHyper,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    #[cfg(feature = "flex")]
+    if takes_fused_path(&grad.device(), grad.dtype()) {
+        let (m, v) = moments.unwrap_or_else(|| (grad.zeros_like(), grad.zeros_like()));
+        let scalars = adam::AdamScalars {
+            beta_1: h.beta_1 as f32,
+            one_minus_beta_1: (1.0 - h.beta_1) as f32,
+            beta_2: h.beta_2 as f32,
+            one_minus_beta_2: (1.0 - h.beta_2) as f32,
+            inv_sqrt_correction_2: (1.0 / h.correction_2.sqrt()) as f32,
+            epsilon: h.epsilon as f32,
+            step: (h.lr / h.correction_1) as f32,
+        };
+        return extension::adam(grad, m, v, scalars);
+    }
+    let (m, v) = match moments {
+        Some((m, v)) => (
+            m.mul_scalar(h.beta_1) + grad.clone().mul_scalar(1.0 - h.beta_1),
+            v.mul_scalar(h.beta_2) + grad.square().mul_scalar(1.0 - h.beta_2),
+        ),
+        None => (
+            grad.clone().mul_scalar(1.0 - h.beta_1),
+            grad.square().mul_scalar(1.0 - h.beta_2),
+        ),
+    };
+    let denominator = v
+        .clone()
+        .sqrt()
+        .mul_scalar(1.0 / h.correction_2.sqrt())
+        .add_scalar(h.epsilon);
+    let delta = m.clone().mul_scalar(h.lr / h.correction_1) / denominator;
+    (m, v, delta)
 }

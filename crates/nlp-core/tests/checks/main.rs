@@ -4,6 +4,7 @@
 //! `flex`), so the same checks run on `wgpu` with `--features wgpu`.
 
 mod activation;
+mod adam;
 mod attention;
 mod crf;
 mod decode;

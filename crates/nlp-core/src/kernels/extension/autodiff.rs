@@ -10,6 +10,7 @@ use burn::backend::tensor::{BoolTensor, FloatTensor};
 use burn::backend::{Autodiff, AutodiffBackend, Backend};
 
 use super::FusedOps;
+use crate::kernels::adam::AdamScalars;
 
 impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
     fn fused_gelu(x: FloatTensor<Self>, tanh: bool) -> FloatTensor<Self> {
@@ -197,6 +198,26 @@ impl<B: Backend + FusedOps, C: CheckpointStrategy> FusedOps for Autodiff<B, C> {
             Self::from_inner(dx),
             Self::from_inner(dw),
             Self::from_inner(db),
+        )
+    }
+
+    /// Not tracked: an optimizer step works on gradients and state, outside the graph.
+    fn fused_adam(
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        scalars: AdamScalars,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>) {
+        let (m, v, delta) = B::fused_adam(
+            inner::<B, C>(grad),
+            inner::<B, C>(moment_1),
+            inner::<B, C>(moment_2),
+            scalars,
+        );
+        (
+            Self::from_inner(m),
+            Self::from_inner(v),
+            Self::from_inner(delta),
         )
     }
 }

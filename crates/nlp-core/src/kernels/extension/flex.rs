@@ -7,6 +7,7 @@ use burn::tensor::TensorData;
 
 use super::FusedOps;
 use crate::kernels::Strided;
+use crate::kernels::adam::{self, AdamScalars};
 use crate::kernels::dense;
 use crate::kernels::math::{GeluErf, GeluErfGrad, GeluTanh, GeluTanhGrad};
 use crate::kernels::sdpa::{self as kernel, Inputs};
@@ -189,5 +190,28 @@ impl FusedOps for Flex {
             FlexTensor::from_data(TensorData::new(dw, w.shape)),
             FlexTensor::from_data(TensorData::new(db, [w.shape[1]])),
         )
+    }
+
+    fn fused_adam(
+        grad: FlexTensor,
+        moment_1: FlexTensor,
+        moment_2: FlexTensor,
+        scalars: AdamScalars,
+    ) -> (FlexTensor, FlexTensor, FlexTensor) {
+        let grad = packed(grad);
+        let shape = grad.layout().shape().clone();
+        let g = grad.as_slice::<f32>().expect("packed");
+        // The moments are updated in place when nothing else holds them (copy-on-write).
+        let (mut m, mut v) = (packed(moment_1), packed(moment_2));
+        let mut delta = vec![0.0f32; g.len()];
+        adam::step(
+            g,
+            m.storage_mut::<f32>(),
+            v.storage_mut::<f32>(),
+            &mut delta,
+            scalars,
+        );
+        let delta = FlexTensor::from_data(TensorData::new(delta, shape));
+        (m, v, delta)
     }
 }

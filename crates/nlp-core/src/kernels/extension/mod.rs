@@ -13,6 +13,7 @@ use burn::backend::{Backend, Dispatch, backend_extension};
 use burn::tensor::{Bool, Tensor, TensorData};
 
 use super::GeluForm;
+use super::adam::AdamScalars;
 
 /// Custom operations with a fused CPU kernel.
 #[backend_extension(Flex, Autodiff)]
@@ -70,6 +71,15 @@ pub trait FusedOps: Backend {
         weight: FloatTensor<Self>,
         d_out: FloatTensor<Self>,
     ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
+
+    /// One Adam step (see [`super::adam`]): the new first and second moments and the step,
+    /// from the gradient and the old moments (all of one shape). Not differentiable.
+    fn fused_adam(
+        grad: FloatTensor<Self>,
+        moment_1: FloatTensor<Self>,
+        moment_2: FloatTensor<Self>,
+        scalars: AdamScalars,
+    ) -> (FloatTensor<Self>, FloatTensor<Self>, FloatTensor<Self>);
 }
 
 /// GELU through the extension (the caller checked the device and dtype).
@@ -121,4 +131,24 @@ pub(super) fn linear<const D: usize>(
     );
     dims[D - 1] = d_out;
     Tensor::<2>::from_dispatch(out).reshape(dims)
+}
+
+/// One Adam step through the extension (the caller checked the device and dtype).
+pub(super) fn adam<const D: usize>(
+    grad: Tensor<D>,
+    moment_1: Tensor<D>,
+    moment_2: Tensor<D>,
+    scalars: AdamScalars,
+) -> (Tensor<D>, Tensor<D>, Tensor<D>) {
+    let (m, v, delta) = <Dispatch as FusedOps>::fused_adam(
+        grad.into_dispatch(),
+        moment_1.into_dispatch(),
+        moment_2.into_dispatch(),
+        scalars,
+    );
+    (
+        Tensor::from_dispatch(m),
+        Tensor::from_dispatch(v),
+        Tensor::from_dispatch(delta),
+    )
 }
