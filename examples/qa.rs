@@ -14,8 +14,8 @@
 //! ```
 //! `data` writes `train.jsonl`, `dev.jsonl` and `test.jsonl`: JSON lines `{"id", "question",
 //! "passages": [{"passage", "answer"}], "answer"}` (see `nlp_tasks::qa` for how articles,
-//! questions and passages are found). `baseline` scores a random noun and the most frequent
-//! noun of the passages. `eval` prints last `test accuracy=… f1=… final=…`; `predict` prints
+//! questions and passages are found). `baseline` scores a random noun, the most frequent
+//! noun of the passages, and the noun whose context best matches the blank's. `eval` prints last `test accuracy=… f1=… final=…`; `predict` prints
 //! `{"id", "answer"}` per item, in input order.
 
 mod common;
@@ -33,8 +33,8 @@ use bert4burn::optim::{Adam, RuleExt};
 use bert4burn::tasks::qa::{
     DgcnnReader, DgcnnReaderCodec, DgcnnReaderConfig, DgcnnReaderTask, MAX_SPAN_CHARS,
     MlmReaderCodec, MlmReaderTask, QaItem, Seq2SeqReaderCodec, Seq2SeqReaderTask, WordVocab,
-    cloze_splits, load_articles, load_items, most_frequent_nouns, random_nouns, save_items,
-    score_answers, slots_for,
+    cloze_splits, context_nouns, load_articles, load_items, most_frequent_nouns, random_nouns,
+    save_items, score_answers, slots_for,
 };
 use bert4burn::tasks::train::{LoopState, TrainOutcome, TrainTask, fit, load_weights};
 use bert4burn::tasks::units::CharVocab;
@@ -55,7 +55,8 @@ struct Cli {
 enum Command {
     /// Write `train.jsonl`, `dev.jsonl` and `test.jsonl` (cloze items) from People's Daily 1998.
     Data(Data),
-    /// Score the random-noun and most-frequent-noun baselines on a file of cloze items.
+    /// Score the random-noun, most-frequent-noun and context-match baselines on a file of cloze
+    /// items.
     Baseline(Baseline),
     /// Train a reader (resumes after a kill); prints the best dev final score last.
     Train(Train),
@@ -205,8 +206,10 @@ fn baseline(args: &Baseline) -> anyhow::Result<()> {
     };
     let random = owned(random_nouns(&test, args.seed));
     let frequent = owned(most_frequent_nouns(&test));
+    let context = owned(context_nouns(&test));
     println!("random-noun {}", score_answers(&random, &test));
     println!("frequent-noun {}", score_answers(&frequent, &test));
+    println!("context-noun {}", score_answers(&context, &test));
     Ok(())
 }
 

@@ -1,10 +1,12 @@
-//! The two baselines of the cloze set (as in CMRC 2017): a random noun of the passages, and the
-//! noun the passages use most often. Both read the nouns the cloze builder stores per item.
+//! The baselines of the cloze set: a random noun of the passages and the noun the passages use
+//! most often (as in CMRC 2017), and ours, the noun whose context in a passage best matches the
+//! blank's. All read the nouns the cloze builder stores per item.
 
 use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
+use super::context::match_features;
 use super::items::QaItem;
 
 /// A noun of the item's passages drawn uniformly (over distinct nouns) by a generator seeded
@@ -29,6 +31,49 @@ pub fn most_frequent_nouns(items: &[QaItem]) -> Vec<Option<String>> {
                 }
             }
             best.map(|(w, _)| w.clone())
+        })
+        .collect()
+}
+
+/// The noun of each item's passages with the most characters of context in common with the
+/// blank ([`match_features`]: shared characters before an occurrence plus after it, the best
+/// occurrence counting), ties going to the more frequent, then to the first seen.
+pub fn context_nouns(items: &[QaItem]) -> Vec<Option<String>> {
+    items
+        .iter()
+        .map(|item| {
+            let passages: Vec<(Vec<char>, Vec<u8>)> = item
+                .passages
+                .iter()
+                .map(|p| {
+                    let chars: Vec<char> = p.passage.chars().collect();
+                    let features = match_features(&item.question, &chars);
+                    (chars, features)
+                })
+                .collect();
+            let mut best: Option<((u32, usize), &String)> = None;
+            for (noun, count) in &item.nouns {
+                let word: Vec<char> = noun.chars().collect();
+                let context = passages
+                    .iter()
+                    .flat_map(|(chars, f)| {
+                        chars
+                            .windows(word.len().max(1))
+                            .enumerate()
+                            .filter(|(_, w)| *w == word.as_slice())
+                            .map(|(s, _)| {
+                                let e = s + word.len() - 1;
+                                u32::from(f[3 * s + 1]) + u32::from(f[3 * e + 2])
+                            })
+                    })
+                    .max()
+                    .unwrap_or(0);
+                let key = (context, *count);
+                if best.is_none_or(|(b, _)| key > b) {
+                    best = Some((key, noun));
+                }
+            }
+            best.map(|(_, w)| w.clone())
         })
         .collect()
 }

@@ -2,6 +2,11 @@
 //! character's word (cut by `nlp-text`'s jieba-compatible segmenter, HMM on) through a
 //! [`WordVocab`]; span labels, span decoding and the reader on the shared loop.
 //!
+//! Besides the ids, every passage character carries the [`MATCH_FEATURES`] numbers of
+//! [`match_features`]: whether the character occurs in the question, and how many characters
+//! of context an answer starting or ending there shares with the question's blank. They are
+//! our addition to the post's reader (DrQA-style exact-match features).
+//!
 //! Decoding a passage takes the span of at most [`MAX_SPAN_CHARS`] characters with the highest
 //! start × end probability; passages whose best span scores under [`SPAN_THRESHOLD`] are
 //! dropped unless every passage of the item is, and the rest are merged by [`vote`].
@@ -12,6 +17,7 @@ use burn::tensor::{Bool, Device, Int, Tensor, TensorData};
 use nlp_text::jieba_compat::JiebaPy;
 use serde::{Deserialize, Serialize};
 
+use super::context::{MATCH_CONTEXT, MATCH_FEATURES, match_features};
 use super::dgcnn_reader::{DgcnnReader, ReaderInput, focal_loss};
 use super::items::{QaItem, passage_rows, read_passages};
 use super::metrics::dev_evaluation;
@@ -103,6 +109,8 @@ pub struct DgcnnExample {
     pub question: CharWords,
     /// The passage.
     pub passage: CharWords,
+    /// [`match_features`] of the passage, in eighths (`[len · MATCH_FEATURES]`).
+    pub features: Vec<u8>,
     /// Start characters of the answer's occurrences.
     pub starts: Vec<usize>,
     /// End characters (inclusive) of the answer's occurrences.
@@ -181,6 +189,7 @@ impl DgcnnReaderCodec {
         Some(DgcnnExample {
             question: self.encode(question, self.max_question),
             passage: self.encode(passage, self.max_passage),
+            features: self.features(question, passage),
             starts,
             ends,
         })
@@ -223,18 +232,38 @@ impl DgcnnReaderCodec {
             Ok(self.spans(p, a).map(|(starts, ends)| DgcnnExample {
                 question: encode(q, self.max_question),
                 passage: encode(p, self.max_passage),
+                features: self.features(q, p),
                 starts,
                 ends,
             }))
         })
     }
 
-    /// The padded batch of `(question, passage)` pairs.
-    pub fn input(&self, rows: &[(&CharWords, &CharWords)], device: &Device) -> ReaderInput {
+    /// [`match_features`] of the kept part of `passage`, in eighths.
+    pub fn features(&self, question: &str, passage: &str) -> Vec<u8> {
+        let kept: Vec<char> = passage.chars().take(self.max_passage).collect();
+        match_features(question, &kept)
+    }
+
+    /// The padded batch of `(question, passage, passage features)` rows.
+    pub fn input(&self, rows: &[(&CharWords, &CharWords, &[u8])], device: &Device) -> ReaderInput {
         let (question_chars, question_words, question_mask) =
             padded(rows.iter().map(|r| r.0), device);
         let (passage_chars, passage_words, passage_mask) = padded(rows.iter().map(|r| r.1), device);
+        let len = passage_chars.dims()[1];
+        let mut features = vec![0.0f32; rows.len() * len * MATCH_FEATURES];
+        for (r, row) in rows.iter().enumerate() {
+            let at = r * len * MATCH_FEATURES;
+            for (slot, &v) in features[at..].iter_mut().zip(row.2) {
+                *slot = f32::from(v) / MATCH_CONTEXT as f32;
+            }
+        }
+        let passage_features = Tensor::<3>::from_data(
+            TensorData::new(features, [rows.len(), len, MATCH_FEATURES]),
+            device,
+        );
         ReaderInput {
+            passage_features,
             question_chars,
             question_words,
             question_mask,
@@ -247,8 +276,10 @@ impl DgcnnReaderCodec {
     /// Focal loss of the start and end probabilities of a batch, `[1]`.
     pub fn loss(&self, model: &DgcnnReader, batch: &[&DgcnnExample]) -> Tensor<1> {
         let device = model.chars.weight.val().device();
-        let rows: Vec<(&CharWords, &CharWords)> =
-            batch.iter().map(|e| (&e.question, &e.passage)).collect();
+        let rows: Vec<(&CharWords, &CharWords, &[u8])> = batch
+            .iter()
+            .map(|e| (&e.question, &e.passage, e.features.as_slice()))
+            .collect();
         let input = self.input(&rows, &device);
         let mask = input.passage_mask.clone().float();
         let len = mask.dims()[1];
@@ -286,13 +317,18 @@ impl DgcnnReaderCodec {
         let candidates = read_passages(
             items,
             batch_size,
-            |_, passage| Ok(self.encode(&passage.passage, self.max_passage)),
-            |passage| passage.chars.len(),
+            |item, passage| {
+                let features = self.features(&item.question, &passage.passage);
+                Ok((self.encode(&passage.passage, self.max_passage), features))
+            },
+            |passage| passage.0.chars.len(),
             |passages, at| {
-                let pairs: Vec<(&CharWords, &CharWords)> = passages
+                let pairs: Vec<(&CharWords, &CharWords, &[u8])> = passages
                     .iter()
                     .zip(at)
-                    .map(|(&passage, &(item, _))| (&questions[item], passage))
+                    .map(|(&(passage, features), &(item, _))| {
+                        (&questions[item], passage, features.as_slice())
+                    })
                     .collect();
                 let out = model.forward(self.input(&pairs, &device));
                 let len = out.start.dims()[1];
@@ -302,7 +338,7 @@ impl DgcnnReaderCodec {
                     .zip(at)
                     .enumerate()
                     .map(|(k, (passage, &(item, p)))| {
-                        let real = k * len..k * len + passage.chars.len();
+                        let real = k * len..k * len + passage.0.chars.len();
                         let (s, e, score) =
                             best_span(&start[real.clone()], &end[real], MAX_SPAN_CHARS)?;
                         let text = items[item].passages[p].passage.chars().skip(s);

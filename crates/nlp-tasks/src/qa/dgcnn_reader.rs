@@ -1,6 +1,7 @@
 //! The DGCNN reader (Keras, 2019): characters plus words, embeddings trained from scratch.
 //! The question goes through 3 DGCNN blocks (dilations 1, 2, 1) and attention pooling into one
-//! vector q; the passage, concatenated with q at every position, through Dense(d) and 6 DGCNN
+//! vector q; the passage, concatenated with q (and optional per-position features) at every
+//! position, through Dense(d) and 6 DGCNN
 //! blocks (1, 2, 4, 8, 16, 1). Start and end sigmoids at every passage position are multiplied
 //! by a global "has an answer" gate (attention pooling of the passage, then a sigmoid), and the
 //! three are trained together with the focal loss on the gated probabilities.
@@ -28,6 +29,10 @@ pub struct DgcnnReaderConfig {
     /// Dilations of the passage's blocks.
     #[config(default = "vec![1, 2, 4, 8, 16, 1]")]
     pub passage_dilations: Vec<usize>,
+    /// Numbers per passage position appended to `[p; q]` before the Dense layer (the codec's
+    /// match features).
+    #[config(default = 3)]
+    pub passage_features: usize,
     /// Dropout after the embeddings.
     #[config(default = 0.1)]
     pub embedding_dropout: f64,
@@ -78,6 +83,8 @@ pub struct ReaderInput {
     pub passage_words: Tensor<2, Int>,
     /// Real passage positions.
     pub passage_mask: Tensor<2, Bool>,
+    /// Extra numbers per passage position, `[batch, len, passage_features]`.
+    pub passage_features: Tensor<3>,
 }
 
 /// Gated start and end probabilities `[batch, passage len]`, zero on padding.
@@ -106,7 +113,7 @@ impl DgcnnReaderConfig {
             dropout: DropoutConfig::new(self.embedding_dropout).init(),
             question: stack(&self.question_dilations),
             question_pool: pool(),
-            merge: LinearConfig::new(2 * d, d).init(device),
+            merge: LinearConfig::new(2 * d + self.passage_features, d).init(device),
             passage: stack(&self.passage_dilations),
             start: LinearConfig::new(d, 1).init(device),
             end: LinearConfig::new(d, 1).init(device),
@@ -130,7 +137,9 @@ impl DgcnnReader {
         let p = self.embed(input.passage_chars, input.passage_words);
         let [batch, len, d] = p.dims();
         let q = q.unsqueeze_dim::<3>(1).expand([batch, len, d]);
-        let p = self.merge.forward(Tensor::cat(vec![p, q], 2));
+        let p = self
+            .merge
+            .forward(Tensor::cat(vec![p, q, input.passage_features], 2));
         let p = self.passage.forward(p, &input.passage_mask);
         let gate = sigmoid(
             self.gate

@@ -7,6 +7,7 @@
 
 mod baseline;
 mod cloze;
+mod context;
 mod dgcnn_codec;
 mod dgcnn_reader;
 mod items;
@@ -16,12 +17,13 @@ mod seq2seq_reader;
 mod tokens;
 mod vote;
 
-pub use baseline::{most_frequent_nouns, random_nouns};
+pub use baseline::{context_nouns, most_frequent_nouns, random_nouns};
 pub use cloze::{
     ANSWER_POS, Article, BLANK, ClozeSplits, MAX_HEADLINE_TOKENS, MAX_HELD_OUT_ITEMS,
     MAX_PASSAGE_CHARS, MIN_QUESTION_CHARS, Token, article_items, cloze_splits, cut_passages,
     load_articles,
 };
+pub use context::{MATCH_FEATURES, match_features};
 pub use dgcnn_codec::{
     CharWords, DgcnnExample, DgcnnReaderCodec, DgcnnReaderTask, MAX_SPAN_CHARS, SPAN_THRESHOLD,
     WordVocab, best_span,

@@ -6,7 +6,8 @@ use std::path::PathBuf;
 
 use nlp_tasks::qa::{
     BLANK, MAX_PASSAGE_CHARS, Passage, QaItem, QaScores, article_items, cloze_splits, cut_passages,
-    load_articles, load_items, most_frequent_nouns, normalize_answer, random_nouns, save_items,
+    context_nouns, load_articles, load_items, most_frequent_nouns, normalize_answer, random_nouns,
+    save_items,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;
@@ -159,6 +160,28 @@ fn baselines_pick_the_most_frequent_noun_and_a_seeded_random_one() {
         .filter_map(|s| random_nouns(&items[..1], s)[0].clone())
         .collect();
     assert_eq!(seen.len(), 3);
+}
+
+#[test]
+fn the_context_baseline_picks_the_noun_whose_neighbours_match_the_blanks() {
+    let mut q = item(&[("北京", 1), ("上海", 5), ("会议", 2)]);
+    q.question = "新华社XXXXX１月２日电".into();
+    q.passages = vec![
+        Passage {
+            passage: "上海举行会议。上海很大，会议很多。".into(),
+            answer: String::new(),
+        },
+        Passage {
+            // 北京 follows 新华社 (3 characters shared) and precedes １月 (2).
+            passage: "新华社北京１月１日电，会议开幕。".into(),
+            answer: String::new(),
+        },
+    ];
+    assert_eq!(context_nouns(&[q.clone()]), vec![Some("北京".to_string())]);
+    // No context in common anywhere: the most frequent noun wins.
+    q.question = "他说XXXXX好".into();
+    assert_eq!(context_nouns(&[q]), vec![Some("上海".to_string())]);
+    assert_eq!(context_nouns(&[item(&[])]), vec![None]);
 }
 
 #[test]

@@ -5,7 +5,8 @@ use burn::module::Module;
 use burn::tensor::{Device, Tensor, TensorData};
 use nlp_optim::{Adam, RuleExt};
 use nlp_tasks::qa::{
-    DgcnnReaderCodec, DgcnnReaderConfig, DgcnnReaderTask, WordVocab, best_span, focal_loss,
+    DgcnnReaderCodec, DgcnnReaderConfig, DgcnnReaderTask, MATCH_FEATURES, WordVocab, best_span,
+    focal_loss, match_features,
 };
 use nlp_tasks::train::{TrainTask, fit};
 use nlp_tasks::units::CharVocab;
@@ -66,6 +67,29 @@ fn codec_ids_and_span_labels_by_hand() {
     assert_eq!(codec.example("问", "我们", "上海"), None);
     let long = "北".repeat(13);
     assert_eq!(codec.example("问", &long, &long), None);
+}
+
+#[test]
+fn match_features_by_hand() {
+    let passage: Vec<char> = "新华社北京电在北京开会".chars().collect();
+    let f = match_features("新华社XXXXX电，在北京", &passage);
+    assert_eq!(f.len(), passage.len() * MATCH_FEATURES);
+    let at = |t: usize| [f[3 * t], f[3 * t + 1], f[3 * t + 2]];
+    // 北 (t = 3): in the question; 新华社 before it = the 3 characters before the blank;
+    // 京 after it is not 电.
+    assert_eq!(at(3), [8, 3, 0]);
+    // 京 (t = 4): in the question; 北 before it is not 社; 电，在北京 after the blank vs
+    // 电在北京开会 after 京: only 电 agrees.
+    assert_eq!(at(4), [8, 0, 1]);
+    // 开 (t = 9): not in the question; 北京 before it vs 新华社: 0; 会 after it: 0.
+    assert_eq!(at(9), [0, 0, 0]);
+    // 电 (t = 5): in the question (after the blank); before it 新华社北京 ends like 新华社?
+    // No (京 ≠ 社); after it 在北京开会 vs ，在北京: no.
+    assert_eq!(at(5), [8, 0, 0]);
+    // Without a blank only the first feature is set.
+    let plain = match_features("北京在哪", &passage);
+    assert_eq!(&plain[9..12], &[8, 0, 0]);
+    assert!(plain.chunks(3).all(|c| c[1] == 0 && c[2] == 0));
 }
 
 #[test]
