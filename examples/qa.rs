@@ -147,10 +147,6 @@ struct ReadArgs {
     /// Beams of the seq2seq reader's search (1: greedy).
     #[arg(long, default_value_t = 1)]
     beam: usize,
-    /// DGCNN reader: let answer spans start and end inside words (default: at the word
-    /// boundaries of the segmenter).
-    #[arg(long)]
-    char_spans: bool,
 }
 
 const EPOCHS: usize = 1;
@@ -396,8 +392,7 @@ impl Reader {
                 .with_context(|| format!("reading {}", path.display()))?;
             let chars: CharVocab = run.load_json(CHARS)?;
             let words: WordVocab = run.load_json(WORDS)?;
-            let mut codec = DgcnnReaderCodec::new(chars.reindexed(), words.reindexed());
-            codec.word_spans = !read.char_spans;
+            let codec = DgcnnReaderCodec::new(chars.reindexed(), words.reindexed());
             return Ok(Self::Dgcnn(
                 load_weights(config.init(&device), &best)?,
                 Box::new(codec),

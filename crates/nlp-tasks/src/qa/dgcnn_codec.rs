@@ -8,10 +8,8 @@
 //! our addition to the post's reader (DrQA-style exact-match features).
 //!
 //! Decoding a passage takes the span of at most [`MAX_SPAN_CHARS`] characters with the highest
-//! start × end probability among those that start and end at the segmenter's word boundaries
-//! (any span with [`DgcnnReaderCodec::word_spans`] off, or when no word fits); passages whose
-//! best span scores under [`SPAN_THRESHOLD`] are dropped unless every passage of the item is,
-//! and the rest are merged by [`vote`].
+//! start × end probability; passages whose best span scores under [`SPAN_THRESHOLD`] are
+//! dropped unless every passage of the item is, and the rest are merged by [`vote`].
 
 use std::collections::HashMap;
 
@@ -101,8 +99,6 @@ pub struct CharWords {
     pub chars: Vec<i64>,
     /// Word id of each character.
     pub words: Vec<i64>,
-    /// Whether a word starts at each character.
-    pub word_starts: Vec<bool>,
 }
 
 /// One training row: a question, a passage and where the answer starts and ends in it
@@ -132,9 +128,6 @@ pub struct DgcnnReaderCodec {
     pub max_question: usize,
     /// Passage characters kept.
     pub max_passage: usize,
-    /// Answer spans start and end at word boundaries of the segmenter (default); `false`
-    /// lets them start and end anywhere.
-    pub word_spans: bool,
 }
 
 impl DgcnnReaderCodec {
@@ -146,7 +139,6 @@ impl DgcnnReaderCodec {
             segmenter: JiebaPy::new(),
             max_question: 64,
             max_passage: 256,
-            word_spans: true,
         }
     }
 
@@ -179,17 +171,13 @@ impl DgcnnReaderCodec {
         let mut pieces = Vec::new();
         self.segmenter.cut(&cut, true, &mut pieces);
         let mut words = Vec::with_capacity(max);
-        let mut word_starts = Vec::with_capacity(max);
         for piece in pieces {
             let id = self.words.id(piece);
-            let len = piece.chars().count();
-            words.extend(std::iter::repeat_n(id, len));
-            word_starts.extend((0..len).map(|i| i == 0));
+            words.extend(std::iter::repeat_n(id, piece.chars().count()));
         }
         CharWords {
             chars: self.chars.encode(&cut),
             words,
-            word_starts,
         }
     }
 
@@ -351,14 +339,8 @@ impl DgcnnReaderCodec {
                     .enumerate()
                     .map(|(k, (passage, &(item, p)))| {
                         let real = k * len..k * len + passage.0.chars.len();
-                        let (start, end) = (&start[real.clone()], &end[real]);
-                        let words = &passage.0.word_starts;
-                        let (s, e, score) = if self.word_spans {
-                            best_word_span(start, end, MAX_SPAN_CHARS, words)
-                                .or_else(|| best_span(start, end, MAX_SPAN_CHARS))?
-                        } else {
-                            best_span(start, end, MAX_SPAN_CHARS)?
-                        };
+                        let (s, e, score) =
+                            best_span(&start[real.clone()], &end[real], MAX_SPAN_CHARS)?;
                         let text = items[item].passages[p].passage.chars().skip(s);
                         Some((text.take(e + 1 - s).collect(), score))
                     })
@@ -381,34 +363,9 @@ impl DgcnnReaderCodec {
 /// The span `(start, end inclusive, start[s]·end[e])` of at most `max_len` characters with the
 /// highest product; `None` for an empty passage.
 pub fn best_span(start: &[f32], end: &[f32], max_len: usize) -> Option<(usize, usize, f64)> {
-    best_span_where(start, end, max_len, |_| true, |_| true)
-}
-
-/// [`best_span`] among the spans that start where a word starts and end where one ends
-/// (`word_starts` as [`CharWords::word_starts`]); `None` when no such span is short enough.
-pub fn best_word_span(
-    start: &[f32],
-    end: &[f32],
-    max_len: usize,
-    word_starts: &[bool],
-) -> Option<(usize, usize, f64)> {
-    let starts_word = |i: usize| word_starts.get(i).copied().unwrap_or(true);
-    best_span_where(start, end, max_len, starts_word, |e| starts_word(e + 1))
-}
-
-fn best_span_where(
-    start: &[f32],
-    end: &[f32],
-    max_len: usize,
-    can_start: impl Fn(usize) -> bool,
-    can_end: impl Fn(usize) -> bool,
-) -> Option<(usize, usize, f64)> {
     let mut best: Option<(usize, usize, f64)> = None;
-    for (s, &ps) in start.iter().enumerate().filter(|&(s, _)| can_start(s)) {
+    for (s, &ps) in start.iter().enumerate() {
         for (e, &pe) in end.iter().enumerate().skip(s).take(max_len) {
-            if !can_end(e) {
-                continue;
-            }
             let score = f64::from(ps) * f64::from(pe);
             if best.is_none_or(|b| score > b.2) {
                 best = Some((s, e, score));

@@ -26,7 +26,7 @@ pub use cloze::{
 pub use context::{MATCH_FEATURES, match_features};
 pub use dgcnn_codec::{
     CharWords, DgcnnExample, DgcnnReaderCodec, DgcnnReaderTask, MAX_SPAN_CHARS, SPAN_THRESHOLD,
-    WordVocab, best_span, best_word_span,
+    WordVocab, best_span,
 };
 pub use dgcnn_reader::{DgcnnReader, DgcnnReaderConfig, ReaderInput, ReaderOutput, focal_loss};
 pub use items::{Passage, QaItem, load_items, save_items};

@@ -6,7 +6,7 @@ use burn::tensor::{Device, Tensor, TensorData};
 use nlp_optim::{Adam, RuleExt};
 use nlp_tasks::qa::{
     DgcnnReaderCodec, DgcnnReaderConfig, DgcnnReaderTask, MATCH_FEATURES, WordVocab, best_span,
-    best_word_span, focal_loss, match_features,
+    focal_loss, match_features,
 };
 use nlp_tasks::train::{TrainTask, fit};
 use nlp_tasks::units::CharVocab;
@@ -32,25 +32,6 @@ fn best_span_maximises_start_times_end_within_the_length() {
         Some(0.0)
     );
     assert_eq!(best_span(&[], &[], 3), None);
-}
-
-#[test]
-fn word_spans_start_and_end_at_word_boundaries() {
-    // Words: [0, 1] [2] [3, 4, 5].
-    let words = [true, false, true, true, false, false];
-    let start = [0.2f32, 0.9, 0.1, 0.5, 0.0, 0.0];
-    let end = [0.0f32, 0.1, 0.3, 0.0, 0.95, 0.6];
-    // Anywhere: (1, 4) = 0.9 × 0.95. On words: a start at 0, 2 or 3 and an end at 1, 2 or 5:
-    // (3, 5) = 0.5 × 0.6 = 0.30 beats (0, 2) = 0.2 × 0.3 and (2, 2) = 0.1 × 0.3.
-    assert_eq!(
-        best_span(&start, &end, 12).map(|b| (b.0, b.1)),
-        Some((1, 4))
-    );
-    let (s, e, score) = best_word_span(&start, &end, 12, &words).unwrap();
-    assert_eq!((s, e), (3, 5));
-    assert!((score - 0.3).abs() < 1e-6);
-    // A word longer than the limit leaves no span.
-    assert_eq!(best_word_span(&start[3..], &end[3..], 2, &words[3..]), None);
 }
 
 #[test]
@@ -80,8 +61,6 @@ fn codec_ids_and_span_labels_by_hand() {
     assert_eq!(e.passage.chars, vec![2, 3, 4, 5, 6, 1, 5, 6]);
     // jieba: 我们 / 在 / 北京 / ， / 北京; 在 and ， are not in the word vocabulary.
     assert_eq!(e.passage.words, vec![3, 3, 1, 2, 2, 1, 2, 2]);
-    let t = true;
-    assert_eq!(e.passage.word_starts, vec![t, !t, t, t, !t, t, t, !t]);
     assert_eq!((e.starts, e.ends), (vec![3, 6], vec![4, 7]));
     // No answer here: no labels. Not in the passage, or longer than 12 characters: no row.
     assert!(codec.example("问", "我们", "").unwrap().starts.is_empty());
@@ -118,9 +97,7 @@ fn a_small_dgcnn_reader_learns_a_synthetic_cloze_on_the_shared_loop() {
     let _guard = crate::RNG.lock().unwrap_or_else(|e| e.into_inner());
     let train = synthetic_items(200, 0);
     let dev = synthetic_items(24, 1);
-    let mut codec = DgcnnReaderCodec::build(&train);
-    // The synthetic answers are random characters, not words the segmenter knows.
-    codec.word_spans = false;
+    let codec = DgcnnReaderCodec::build(&train);
     let (examples, skipped) = codec.examples(&train).unwrap();
     assert_eq!((examples.len(), skipped), (400, 0));
     let device = Device::default().autodiff();
