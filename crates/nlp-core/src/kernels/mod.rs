@@ -16,6 +16,8 @@
 pub mod adam;
 #[cfg(feature = "flex")]
 pub mod dense;
+#[cfg(feature = "flex")]
+pub mod few_rows;
 pub mod math;
 #[cfg(feature = "flex")]
 pub mod sdpa;

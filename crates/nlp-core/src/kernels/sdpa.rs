@@ -1,10 +1,12 @@
 //! The host kernel of attention: streaming scaled-dot-product attention on f32 slices, forward
 //! and backward, one `(batch, head)` pair per rayon task.
 //!
-//! Forward: for each block of at most [`KEY_BLOCK`] keys and each query row, the scores
-//! `q·Kᵀ·scale`, hidden keys set to −∞, then an online softmax (running row maximum `m` and sum
-//! `l`, the accumulated output rescaled by `e^(m_old − m_new)`) and `o += p·V`. Memory per task grows with
-//! `L·KEY_BLOCK`, not `L²`. A row with no visible key gets a zero output and a log-sum-exp of −∞.
+//! Forward: for each block of at most [`KEY_BLOCK`] keys, the scores `q·Kᵀ·scale`, hidden keys
+//! set to −∞, then an online softmax (running row maximum `m` and sum `l`, the accumulated
+//! output rescaled by `e^(m_old − m_new)`) and `o += p·V`. Memory per task grows with
+//! `L·KEY_BLOCK`, not `L²`. A row with no visible key gets a zero output and a log-sum-exp of
+//! −∞. Blocks of [`QUERY_BLOCK`] queries take two gemm calls per key block (scores, then
+//! values); a cached decoding step (at most [`FEW_QUERIES`] queries) goes row by row.
 //!
 //! Backward (the recomputation of FlashAttention-2): with `D = rowsum(dO ⊙ O)` and the saved
 //! log-sum-exp, per key block `P = e^(S − lse)`, `dV += Pᵀ·dO`, `dP = dO·Vᵀ`,
@@ -16,12 +18,20 @@
 use gemm::{Parallelism, gemm};
 use rayon::prelude::*;
 
+mod backward;
+
+pub use backward::{Grads, backward};
+
 use super::Strided;
 use super::math;
 use super::simd::{SimdLevel, simd_level};
 
 /// Keys per block of the online softmax.
 pub const KEY_BLOCK: usize = 256;
+/// Query rows per block of the forward pass.
+pub const QUERY_BLOCK: usize = 64;
+/// Up to this many queries the forward pass goes row by row (no gemm call overheads).
+pub const FEW_QUERIES: usize = 4;
 
 /// A read-only strided `[batch, heads, len, dim]` view into a slice.
 pub type View<'a> = Strided<'a, 4>;
@@ -175,12 +185,102 @@ fn forward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, out: &mut [f32], lse: &
     forward_head::<true>(x, b, h, out, lse)
 }
 
+/// One `(batch, head)` pair of the forward pass: [`forward_head_rows`] for at most
+/// [`FEW_QUERIES`] queries (a cached decoding step), [`forward_head_blocks`] otherwise.
+#[inline(always)]
+fn forward_head<const FMA: bool>(
+    x: &Inputs<'_>,
+    b: usize,
+    h: usize,
+    out: &mut [f32],
+    lse: &mut [f32],
+) {
+    if x.q.shape[2] <= FEW_QUERIES {
+        forward_head_rows::<FMA>(x, b, h, out, lse)
+    } else {
+        forward_head_blocks::<FMA>(x, b, h, out, lse)
+    }
+}
+
+/// One `(batch, head)` pair of the forward pass, [`QUERY_BLOCK`] query rows at a time: per key
+/// block the scores `S = scale·Q·Kᵀ` of all the block's rows in one gemm, the online softmax
+/// row by row on `S` in place, then `O += P·V` in a second gemm (each key and value is loaded
+/// once per query block, not once per row).
+#[inline(always)]
+fn forward_head_blocks<const FMA: bool>(
+    x: &Inputs<'_>,
+    b: usize,
+    h: usize,
+    out: &mut [f32],
+    lse: &mut [f32],
+) {
+    let (_, _, lq, lk, d, dv) = x.dims();
+    let block = KEY_BLOCK.min(lk.max(1));
+    let rows = QUERY_BLOCK.min(lq.max(1));
+    let (q, k, v) = (&x.q, &x.k, &x.v);
+    let mut scores = vec![0.0f32; rows * block];
+    let mut row_max = vec![f32::NEG_INFINITY; lq];
+    let mut row_sum = vec![0.0f32; lq];
+    out.fill(0.0);
+    for i0 in (0..lq).step_by(rows) {
+        let m = rows.min(lq - i0);
+        for j0 in (0..lk).step_by(block) {
+            let n = block.min(lk - j0);
+            let s = &mut scores[..m * n];
+            // SAFETY: views checked; `s` holds m·n, `out` rows i0..i0+m of dv.
+            unsafe {
+                matmul(
+                    (m, n, d),
+                    (s.as_mut_ptr(), n as isize, 1),
+                    (q.row(b, h, i0), q.strides[2], q.strides[3]),
+                    (k.row(b, h, j0), k.strides[3], k.strides[2]),
+                    x.scale,
+                    false,
+                );
+            }
+            for r in 0..m {
+                let i = i0 + r;
+                let s = &mut s[r * n..(r + 1) * n];
+                let visible = x.visible(b, i, j0, n);
+                // A row with nothing visible yet adds zeros in the gemm below.
+                if let Some(correction) =
+                    online_softmax::<FMA>(s, visible, &mut row_max[i], &mut row_sum[i])
+                {
+                    rescale(&mut out[i * dv..(i + 1) * dv], correction);
+                }
+            }
+            // SAFETY: as above.
+            unsafe {
+                matmul(
+                    (m, dv, n),
+                    (out.as_mut_ptr().add(i0 * dv), dv as isize, 1),
+                    (s.as_ptr(), n as isize, 1),
+                    (v.row(b, h, j0), v.strides[2], v.strides[3]),
+                    1.0,
+                    true,
+                );
+            }
+        }
+    }
+    for i in 0..lq {
+        let row = &mut out[i * dv..(i + 1) * dv];
+        if row_sum[i] > 0.0 {
+            let inv = 1.0 / row_sum[i];
+            row.iter_mut().for_each(|o| *o *= inv);
+            lse[i] = row_max[i] + row_sum[i].ln();
+        } else {
+            row.fill(0.0);
+            lse[i] = f32::NEG_INFINITY;
+        }
+    }
+}
+
 /// One `(batch, head)` pair of the forward pass, one query row at a time: per key block the
 /// block's keys are transposed (`[d, n]`) and its values packed (`[n, dv]`) once, then each
 /// row's scores are `Σ_c q[c]·Kᵀ[c, ·]` and its output `Σ_j p[j]·V[j, ·]` — loops over
 /// contiguous memory that vectorise at the width [`forward`] compiled for.
 #[inline(always)]
-fn forward_head<const FMA: bool>(
+fn forward_head_rows<const FMA: bool>(
     x: &Inputs<'_>,
     b: usize,
     h: usize,
@@ -213,38 +313,14 @@ fn forward_head<const FMA: bool>(
             }
             let s = &mut scores[..n];
             scores_row::<FMA>(&query, &keys_t, s);
-            if let Some(visible) = x.visible(b, i, j0, n) {
-                for (s, &vis) in s.iter_mut().zip(visible) {
-                    if !vis {
-                        *s = f32::NEG_INFINITY;
-                    }
-                }
-            }
-            let new_max = row_max[i].max(lane_max(s));
-            if new_max == f32::NEG_INFINITY {
-                // Nothing visible yet in this row: no probability mass.
+            let visible = x.visible(b, i, j0, n);
+            let Some(correction) =
+                online_softmax::<FMA>(s, visible, &mut row_max[i], &mut row_sum[i])
+            else {
                 continue;
-            }
-            for s in s.iter_mut() {
-                // Hidden keys get exactly zero probability.
-                *s = if *s == f32::NEG_INFINITY {
-                    0.0
-                } else {
-                    math::exp::<FMA>(*s - new_max)
-                };
-            }
-            let sum = lane_sum(s);
-            let correction = if row_max[i] == f32::NEG_INFINITY {
-                0.0
-            } else {
-                math::exp::<FMA>(row_max[i] - new_max)
             };
-            row_sum[i] = row_sum[i] * correction + sum;
-            row_max[i] = new_max;
             let o = &mut out[i * dv..(i + 1) * dv];
-            if correction != 1.0 {
-                o.iter_mut().for_each(|o| *o *= correction);
-            }
+            rescale(o, correction);
             accumulate_values::<FMA>(s, &values, o);
         }
     }
@@ -258,6 +334,54 @@ fn forward_head<const FMA: bool>(
             row.fill(0.0);
             lse[i] = f32::NEG_INFINITY;
         }
+    }
+}
+
+/// One key block of a row's online softmax: hides the keys `visible` marks hidden, turns the
+/// scores `s` into `e^(s − m)` with the row's new running maximum `m` (hidden keys exactly 0),
+/// updates the running maximum and sum, and returns the factor the row's accumulated output
+/// must be scaled by. `None` (and `s` all zeros) while the row has seen no visible key.
+#[inline(always)]
+fn online_softmax<const FMA: bool>(
+    s: &mut [f32],
+    visible: Option<&[bool]>,
+    row_max: &mut f32,
+    row_sum: &mut f32,
+) -> Option<f32> {
+    if let Some(visible) = visible {
+        for (s, &vis) in s.iter_mut().zip(visible) {
+            if !vis {
+                *s = f32::NEG_INFINITY;
+            }
+        }
+    }
+    let new_max = row_max.max(lane_max(s));
+    if new_max == f32::NEG_INFINITY {
+        s.fill(0.0);
+        return None;
+    }
+    for s in s.iter_mut() {
+        *s = if *s == f32::NEG_INFINITY {
+            0.0
+        } else {
+            math::exp::<FMA>(*s - new_max)
+        };
+    }
+    let correction = if *row_max == f32::NEG_INFINITY {
+        0.0
+    } else {
+        math::exp::<FMA>(*row_max - new_max)
+    };
+    *row_sum = *row_sum * correction + lane_sum(s);
+    *row_max = new_max;
+    Some(correction)
+}
+
+/// `o *= correction` unless it is 1.
+#[inline(always)]
+fn rescale(o: &mut [f32], correction: f32) {
+    if correction != 1.0 {
+        o.iter_mut().for_each(|o| *o *= correction);
     }
 }
 
@@ -348,172 +472,4 @@ fn lane_max(x: &[f32]) -> f32 {
         }
     }
     acc.iter().fold(tail, |a, &v| a.max(v))
-}
-
-/// Gradients of one attention call, each contiguous.
-pub struct Grads<'a> {
-    /// `[b, h, lq, d]`.
-    pub q: &'a mut [f32],
-    /// `[b, h, lk, d]`.
-    pub k: &'a mut [f32],
-    /// `[b, h, lk, dv]`.
-    pub v: &'a mut [f32],
-}
-
-/// The backward pass, given the forward's contiguous output and log-sum-exp and the upstream
-/// gradient `d_out` (contiguous `[b, h, lq, dv]`).
-pub fn backward(inputs: &Inputs<'_>, out: &[f32], lse: &[f32], d_out: &[f32], grads: Grads<'_>) {
-    inputs.check();
-    let (b, h, lq, lk, d, dv) = inputs.dims();
-    assert_eq!(out.len(), b * h * lq * dv, "attention kernel: output size");
-    assert_eq!(
-        d_out.len(),
-        out.len(),
-        "attention kernel: output gradient size"
-    );
-    assert_eq!(lse.len(), b * h * lq, "attention kernel: lse size");
-    assert_eq!(grads.q.len(), b * h * lq * d, "attention kernel: dq size");
-    assert_eq!(grads.k.len(), b * h * lk * d, "attention kernel: dk size");
-    assert_eq!(grads.v.len(), b * h * lk * dv, "attention kernel: dv size");
-    let level = simd_level();
-    grads
-        .q
-        .par_chunks_mut((lq * d).max(1))
-        .zip(grads.k.par_chunks_mut((lk * d).max(1)))
-        .zip(grads.v.par_chunks_mut((lk * dv).max(1)))
-        .enumerate()
-        .for_each(|(bh, ((dq, dk), dvv))| {
-            let (bi, hi) = (bh / h, bh % h);
-            let head = HeadGrads {
-                out: &out[bh * lq * dv..(bh + 1) * lq * dv],
-                d_out: &d_out[bh * lq * dv..(bh + 1) * lq * dv],
-                lse: &lse[bh * lq..(bh + 1) * lq],
-                dq,
-                dk,
-                dv: dvv,
-            };
-            match level {
-                // SAFETY: `simd_level` reported these features.
-                #[cfg(target_arch = "x86_64")]
-                SimdLevel::Avx512 => unsafe { backward_head_avx512(inputs, bi, hi, head) },
-                #[cfg(target_arch = "x86_64")]
-                SimdLevel::Avx2 => unsafe { backward_head_avx2(inputs, bi, hi, head) },
-                _ => backward_head::<false>(inputs, bi, hi, head),
-            }
-        });
-}
-
-/// One head's slices of the backward pass.
-struct HeadGrads<'a> {
-    out: &'a [f32],
-    d_out: &'a [f32],
-    lse: &'a [f32],
-    dq: &'a mut [f32],
-    dk: &'a mut [f32],
-    dv: &'a mut [f32],
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx2,fma")]
-fn backward_head_avx512(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
-    backward_head::<true>(x, b, h, g)
-}
-
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2,fma")]
-fn backward_head_avx2(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
-    backward_head::<true>(x, b, h, g)
-}
-
-/// One `(batch, head)` pair of the backward pass.
-#[inline(always)]
-fn backward_head<const FMA: bool>(x: &Inputs<'_>, b: usize, h: usize, g: HeadGrads<'_>) {
-    let (_, _, lq, lk, d, dv) = x.dims();
-    let block = KEY_BLOCK.min(lk.max(1));
-    let (q, k, v) = (&x.q, &x.k, &x.v);
-    // D_i = Σ_c dO[i,c]·O[i,c].
-    let delta: Vec<f32> = (0..lq)
-        .map(|i| {
-            let (o, d_o) = (&g.out[i * dv..(i + 1) * dv], &g.d_out[i * dv..(i + 1) * dv]);
-            o.iter().zip(d_o).map(|(a, b)| a * b).sum()
-        })
-        .collect();
-    let mut p = vec![0.0f32; lq * block];
-    let mut ds = vec![0.0f32; lq * block];
-    g.dq.fill(0.0);
-    for j0 in (0..lk).step_by(block) {
-        let n = block.min(lk - j0);
-        // SAFETY (all gemm calls below): views checked, buffers sized lq·block, lq·d, lk·d, lk·dv.
-        unsafe {
-            // P = exp(scale·Q·Kᵀ − lse), hidden keys and empty rows 0.
-            matmul(
-                (lq, n, d),
-                (p.as_mut_ptr(), n as isize, 1),
-                (q.head(b, h), q.strides[2], q.strides[3]),
-                (k.row(b, h, j0), k.strides[3], k.strides[2]),
-                x.scale,
-                false,
-            );
-        }
-        for i in 0..lq {
-            let row = &mut p[i * n..(i + 1) * n];
-            let lse = g.lse[i];
-            let visible = x.visible(b, i, j0, n);
-            for (j, s) in row.iter_mut().enumerate() {
-                let shown = visible.is_none_or(|vis| vis[j]);
-                *s = if shown && lse != f32::NEG_INFINITY {
-                    math::exp::<FMA>(*s - lse)
-                } else {
-                    0.0
-                };
-            }
-        }
-        unsafe {
-            // dV_block = Pᵀ·dO.
-            matmul(
-                (n, dv, lq),
-                (g.dv.as_mut_ptr().add(j0 * dv), dv as isize, 1),
-                (p.as_ptr(), 1, n as isize),
-                (g.d_out.as_ptr(), dv as isize, 1),
-                1.0,
-                false,
-            );
-            // dP = dO·V_blockᵀ.
-            matmul(
-                (lq, n, dv),
-                (ds.as_mut_ptr(), n as isize, 1),
-                (g.d_out.as_ptr(), dv as isize, 1),
-                (v.row(b, h, j0), v.strides[3], v.strides[2]),
-                1.0,
-                false,
-            );
-        }
-        // dS = P ⊙ (dP − D).
-        for i in 0..lq {
-            let (p_row, ds_row) = (&p[i * n..(i + 1) * n], &mut ds[i * n..(i + 1) * n]);
-            for (ds, &p) in ds_row.iter_mut().zip(p_row) {
-                *ds = p * (*ds - delta[i]);
-            }
-        }
-        unsafe {
-            // dQ += scale·dS·K_block.
-            matmul(
-                (lq, d, n),
-                (g.dq.as_mut_ptr(), d as isize, 1),
-                (ds.as_ptr(), n as isize, 1),
-                (k.row(b, h, j0), k.strides[2], k.strides[3]),
-                x.scale,
-                true,
-            );
-            // dK_block = scale·dSᵀ·Q.
-            matmul(
-                (n, d, lq),
-                (g.dk.as_mut_ptr().add(j0 * d), d as isize, 1),
-                (ds.as_ptr(), 1, n as isize),
-                (q.head(b, h), q.strides[2], q.strides[3]),
-                x.scale,
-                false,
-            );
-        }
-    }
 }

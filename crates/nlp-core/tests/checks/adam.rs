@@ -55,7 +55,7 @@ fn reference(
 }
 
 fn values<const D: usize>(t: Tensor<D>) -> Vec<f64> {
-    t.into_data().convert::<f64>().to_vec::<f64>().unwrap()
+    t.into_data().convert::<f64>().try_to_vec::<f64>().unwrap()
 }
 
 #[test]

@@ -380,6 +380,39 @@ fn fused_dense_layer_equals_the_composed_ops() {
 }
 
 #[test]
+fn fused_dense_layer_on_few_rows_equals_the_composed_ops() {
+    let device = device();
+    // 1 to 4 rows take the few-row kernel: row-major and transposed weights, widths that cross
+    // its column blocks (2,500 > 1,024) and input widths off the 16-lane grid (37).
+    let (d_in, d_out) = (37, 2500);
+    let row_major = float_tensor(pseudo_random(d_in * d_out, 41), [d_in, d_out], &device);
+    let embedding = float_tensor(pseudo_random(d_out * d_in, 42), [d_out, d_in], &device);
+    let bias = float_tensor(pseudo_random(d_out, 43), [d_out], &device);
+    for rows in 1..=5 {
+        let x = float_tensor(
+            pseudo_random(rows * d_in, 44 + rows as u64),
+            [rows, d_in],
+            &device,
+        );
+        for (name, weight) in [
+            ("row-major", row_major.clone()),
+            ("transposed", embedding.clone().transpose()),
+            // Neither layout: a column slice of a wider matrix goes to gemm.
+            ("strided", row_major.clone().slice([0..d_in, 0..d_out - 1])),
+        ] {
+            let bias = bias.clone().slice(0..weight.dims()[1]);
+            let want = floats(burn::tensor::module::linear(
+                x.clone(),
+                weight.clone(),
+                Some(bias.clone()),
+            ));
+            let got = floats(kernels::affine(x.clone(), weight, Some(bias)));
+            assert_all_close(&got, &want, 1e-5, &format!("{rows} rows, {name} weight"));
+        }
+    }
+}
+
+#[test]
 fn fused_dense_layer_gradients_equal_the_composed_gradients() {
     let device = device().autodiff();
     let upstream = float_tensor(pseudo_random(4 * 6 * 9, 31), [4, 6, 9], &device);
