@@ -323,7 +323,10 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
                 save(&model, optim, &state)?;
             }
         }
-        // End of epoch (or of the step budget): evaluate, keep the best, checkpoint.
+        // End of epoch (or of the step budget): evaluate, keep the best, checkpoint. A run
+        // stopped by its budget mid-epoch stays in that epoch, so that resuming it with a larger
+        // budget goes on with the epoch's remaining batches.
+        let epoch_finished = state.batch_in_epoch >= batches.len();
         let done = state.batch_in_epoch.max(1);
         state.epoch_losses.push(state.running_loss / done as f64);
         let evaluation = evaluate(task, &model, optim)?;
@@ -352,9 +355,11 @@ pub fn fit<T: TrainTask, R: UpdateRule>(
                 ),
             )
         });
-        state.epoch += 1;
-        state.batch_in_epoch = 0;
-        state.running_loss = 0.0;
+        if epoch_finished {
+            state.epoch += 1;
+            state.batch_in_epoch = 0;
+            state.running_loss = 0.0;
+        }
         save(&model, optim, &state)?;
     }
     bar.finish_and_clear();

@@ -123,6 +123,23 @@ fn killed_and_resumed_run_equals_uninterrupted_run() {
 }
 
 #[test]
+fn a_run_resumed_with_a_larger_step_budget_goes_on_mid_epoch() {
+    let s = setup();
+    let straight = scratch("budget-straight");
+    let (weights_a, losses_a, _) = run(&s, &straight, 14, None);
+    let resumed = scratch("budget-resumed");
+    run(&s, &resumed, 6, None);
+    // Stopped by its budget inside the first epoch: still in it, 6 batches done.
+    let state = Checkpoint::load(&resumed.join("checkpoint.bin")).unwrap().state;
+    assert_eq!((state.epoch, state.batch_in_epoch), (0, 6));
+    let (weights_b, losses_b, _) = run(&s, &resumed, 14, None);
+    assert_eq!(losses_a, losses_b, "per-step losses differ after a larger budget");
+    assert!(weights_a == weights_b, "final weights differ after a larger budget");
+    std::fs::remove_dir_all(&straight).ok();
+    std::fs::remove_dir_all(&resumed).ok();
+}
+
+#[test]
 fn long_sentences_are_cut_into_valid_pieces() {
     let s = setup();
     let ids = tag_ids(&s.tags);
