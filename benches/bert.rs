@@ -9,7 +9,10 @@
 //!   PyTorch).
 //!
 //! With `BERT_BENCH_TRAIN=1` as well, it times training steps instead (forward, backward and
-//! AdamW at batch 16 × 128) and prints a `BERT_TRAIN …` line.
+//! AdamW at batch 16 × 128) and prints a `BERT_TRAIN …` line. With `BERT_BENCH_MIXED=FILE`
+//! (a People's Daily tagged file) it encodes the file's first 4,096 sentences of mixed length
+//! instead, as `bert_encode` does (sorted by length, batches of 32 neighbours, each padded to
+//! its longest), and prints a `BERT_MIXED …` line.
 //!
 //! The checkpoint comes from `BERT_BENCH_MODEL` or `data-cache/minilm`; the device from
 //! `BERT_BENCH_DEVICE` (default `flex`). Without the checkpoint the bench prints a message and
@@ -22,14 +25,19 @@ use bert4burn::burn::optim::GradientsParams;
 use bert4burn::burn::tensor::{Device, Int, Tensor, TensorData};
 use bert4burn::core::device::parse_device;
 use bert4burn::core::kernels;
+use bert4burn::core::padding::{PadOptions, pad_to_tensor};
 use bert4burn::models::bert::{Bert, BertCheckpoint, BertInput, LoadOptions};
+use bert4burn::models::tokenizer::BertTokenizer;
 use bert4burn::optim::{Adam, RuleExt};
+use bert4burn::tasks::ner::visit_tagged_lines;
 use criterion::Criterion;
 
 const BATCH: usize = 32;
 const LEN: usize = 128;
 /// Batch of the training-step benchmark.
 const TRAIN_BATCH: usize = 16;
+/// Sentences of the mixed-length benchmark.
+const MIXED_SENTENCES: usize = 4096;
 
 fn model_dir() -> Option<PathBuf> {
     let dir = std::env::var_os("BERT_BENCH_MODEL")
@@ -104,6 +112,58 @@ fn forward(model: &Bert, ids: &Tensor<2, Int>) -> f32 {
     out.last_hidden_state
         .slice([0..1, 0..1, 0..1])
         .into_scalar::<f32>()
+}
+
+/// `BERT_BENCH_MIXED=FILE`: the first [`MIXED_SENTENCES`] sentences of a People's Daily tagged
+/// file, tokenized (at most [`LEN`] tokens) before the clock starts; timed: sorting by length,
+/// building each batch of [`BATCH`] neighbours padded to its longest, and the forwards.
+fn mixed(model: &Bert, dir: &Path, corpus: &Path, device: &Device) {
+    let mut texts = Vec::with_capacity(MIXED_SENTENCES);
+    visit_tagged_lines(corpus, |_, tokens| {
+        if texts.len() < MIXED_SENTENCES {
+            texts.push(tokens.iter().map(|t| t.0).collect::<String>());
+        }
+    })
+    .expect("the People's Daily file reads");
+    let tokenizer = BertTokenizer::from_dir(dir, true).expect("the tokenizer loads");
+    let encodings: Vec<Vec<i64>> = texts
+        .iter()
+        .map(|t| {
+            let enc = tokenizer
+                .encode(t, None, Some(LEN))
+                .expect("a sentence encodes");
+            enc.ids.iter().map(|&id| i64::from(id)).collect()
+        })
+        .collect();
+    let batch_of = |rows: &[usize]| {
+        let seqs: Vec<&[i64]> = rows.iter().map(|&i| encodings[i].as_slice()).collect();
+        // Padded with id 0 ([PAD]); every real token is a non-zero id.
+        let ids = pad_to_tensor(&seqs, PadOptions::default(), device);
+        let [b, len] = ids.dims();
+        let real = ids.clone().not_equal_elem(0);
+        (BertInput::new(ids).padding(real), b * len)
+    };
+    // Warm-up: one batch.
+    let (input, _) = batch_of(&(0..BATCH.min(encodings.len())).collect::<Vec<_>>());
+    done(model.forward(input).last_hidden_state, Instant::now());
+    let start = Instant::now();
+    let mut order: Vec<usize> = (0..encodings.len()).collect();
+    order.sort_by_key(|&i| encodings[i].len());
+    let mut padded = 0;
+    for rows in order.chunks(BATCH) {
+        let (input, tokens) = batch_of(rows);
+        padded += tokens;
+        done(model.forward(input).last_hidden_state, start);
+    }
+    let seconds = start.elapsed().as_secs_f64();
+    println!(
+        "BERT_MIXED fused={} sentences={} real_tokens={} padded_tokens={padded} seconds={seconds:.3} sentences_per_s={:.1} peak_rss_mib={:.1}",
+        kernels::fused_enabled(),
+        encodings.len(),
+        encodings.iter().map(Vec::len).sum::<usize>(),
+        encodings.len() as f64 / seconds,
+        peak_rss_mib()
+    );
 }
 
 /// Forces `t` to be computed and returns the seconds since `start`.
@@ -192,6 +252,10 @@ fn main() {
             .ok()
             .and_then(|s| s.parse().ok())
             .unwrap_or(5);
+        if let Some(corpus) = std::env::var_os("BERT_BENCH_MIXED") {
+            mixed(&model, &dir, Path::new(&corpus), &device);
+            return;
+        }
         if std::env::var_os("BERT_BENCH_TRAIN").is_some() {
             drop(model);
             let mut times = train_steps(&dir, &device, iters);

