@@ -5,9 +5,9 @@
 use std::path::PathBuf;
 
 use nlp_tasks::qa::{
-    BLANK, MAX_PASSAGE_CHARS, Passage, QaItem, QaScores, article_items, cloze_splits, cut_passages,
-    context_nouns, load_articles, load_items, most_frequent_nouns, normalize_answer, random_nouns,
-    save_items,
+    BLANK, MAX_PASSAGE_CHARS, Passage, QaItem, QaScores, article_items, cloze_splits,
+    context_nouns, cut_passages, load_articles, load_items, most_frequent_nouns, normalize_answer,
+    random_nouns, save_items,
 };
 use rand::SeedableRng;
 use rand::rngs::StdRng;

@@ -130,11 +130,19 @@ fn a_run_resumed_with_a_larger_step_budget_goes_on_mid_epoch() {
     let resumed = scratch("budget-resumed");
     run(&s, &resumed, 6, None);
     // Stopped by its budget inside the first epoch: still in it, 6 batches done.
-    let state = Checkpoint::load(&resumed.join("checkpoint.bin")).unwrap().state;
+    let state = Checkpoint::load(&resumed.join("checkpoint.bin"))
+        .unwrap()
+        .state;
     assert_eq!((state.epoch, state.batch_in_epoch), (0, 6));
     let (weights_b, losses_b, _) = run(&s, &resumed, 14, None);
-    assert_eq!(losses_a, losses_b, "per-step losses differ after a larger budget");
-    assert!(weights_a == weights_b, "final weights differ after a larger budget");
+    assert_eq!(
+        losses_a, losses_b,
+        "per-step losses differ after a larger budget"
+    );
+    assert!(
+        weights_a == weights_b,
+        "final weights differ after a larger budget"
+    );
     std::fs::remove_dir_all(&straight).ok();
     std::fs::remove_dir_all(&resumed).ok();
 }
