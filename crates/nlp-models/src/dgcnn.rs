@@ -111,21 +111,23 @@ impl GatedDilatedConv {
         let y = residual.clone().add(h.sub(residual).mul(gate));
         apply_mask(y, mask)
     }
-}
 
-impl GatedDilatedConv {
     /// The block's convolution as one dense layer over the `kernel_size` shifted copies of
     /// `x: [batch, len, d_in]` side by side → `[batch, len, 2·d_out]`. Same weights and result
     /// as `self.conv`, but its backward pass is two gemms instead of Burn's CPU conv backward
-    /// (about 3× faster for a block of 128 channels on flex).
+    /// (a block of 128 channels at 32 × 256 on flex: forward + backward 0.147 → 0.074 s).
     fn conv_as_dense(&self, x: Tensor<3>) -> Tensor<3> {
         let [batch, len, d_in] = x.dims();
         let [d_out2, _, kernel] = self.conv.weight.dims();
         let r = self.conv.dilation;
         let pad = r * (kernel - 1) / 2;
         let device = x.device();
-        let zeros = || Tensor::<3>::zeros([batch, pad, d_in], &device);
-        let padded = Tensor::cat(vec![zeros(), x, zeros()], 1);
+        let padded = if pad == 0 {
+            x
+        } else {
+            let zeros = || Tensor::<3>::zeros([batch, pad, d_in], &device);
+            Tensor::cat(vec![zeros(), x, zeros()], 1)
+        };
         let shifted = (0..kernel)
             .map(|k| padded.clone().slice_dim(1, k * r..k * r + len))
             .collect();
@@ -396,7 +398,7 @@ mod tests {
     fn dense_form_equals_burns_conv_and_its_gradients() {
         use burn::tensor::Distribution;
         let dev = device().autodiff();
-        for (kernel, dilation) in [(3, 1), (3, 4), (5, 2)] {
+        for (kernel, dilation) in [(1, 1), (3, 1), (3, 4), (5, 2)] {
             let block = GatedDilatedConvConfig::new(6, 6)
                 .with_dilation(dilation)
                 .with_kernel_size(kernel)
