@@ -15,8 +15,9 @@
 //! `data` writes `train.jsonl`, `dev.jsonl` and `test.jsonl`: JSON lines `{"id", "question",
 //! "passages": [{"passage", "answer"}], "answer"}` (see `nlp_tasks::qa` for how articles,
 //! questions and passages are found). `baseline` scores a random noun, the most frequent
-//! noun of the passages, and the noun whose context best matches the blank's. `eval` prints last `test accuracy=… f1=… final=…`; `predict` prints
-//! `{"id", "answer"}` per item, in input order.
+//! noun of the passages, and the noun whose context best matches the blank's. `eval` prints
+//! last `test accuracy=… f1=… final=…`; `predict` prints `{"id", "answer"}` per item, in input
+//! order.
 
 mod common;
 

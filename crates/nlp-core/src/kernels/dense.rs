@@ -14,7 +14,7 @@ use super::Strided;
 pub type Matrix<'a> = Strided<'a, 2>;
 
 impl Matrix<'_> {
-    pub(crate) fn ptr(&self) -> *const f32 {
+    fn ptr(&self) -> *const f32 {
         // SAFETY: checked by `check`.
         unsafe { self.data.as_ptr().add(self.offset) }
     }
@@ -71,7 +71,7 @@ pub fn forward(x: Matrix<'_>, w: Matrix<'_>, bias: &[f32], out: &mut [f32]) {
     let d_out = w.shape[1];
     assert_eq!(bias.len(), d_out, "linear kernel: bias size");
     assert_eq!(out.len(), x.shape[0] * d_out, "linear kernel: output size");
-    if x.shape[0] <= super::few_rows::FEW_ROWS && super::few_rows::forward(x, w, bias, out) {
+    if super::few_rows::forward(x, w, bias, out) {
         return;
     }
     if d_out > 0 {

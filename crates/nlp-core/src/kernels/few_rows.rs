@@ -50,11 +50,10 @@ pub fn forward(x: Matrix<'_>, w: Matrix<'_>, bias: &[f32], out: &mut [f32]) -> b
     }
     let weights = &w.data[w.offset..w.offset + d_in * d_out];
     let level = simd_level();
-    let blocks: Vec<Vec<f32>> = (0..d_out)
-        .step_by(COLUMN_BLOCK)
-        .collect::<Vec<_>>()
+    let blocks: Vec<Vec<f32>> = (0..d_out.div_ceil(COLUMN_BLOCK))
         .into_par_iter()
-        .map(|j0| {
+        .map(|block_index| {
+            let j0 = block_index * COLUMN_BLOCK;
             let cols = j0..(j0 + COLUMN_BLOCK).min(d_out);
             let mut acc = vec![0.0f32; n * cols.len()];
             let task = Task {

@@ -262,17 +262,7 @@ fn forward_head_blocks<const FMA: bool>(
             }
         }
     }
-    for i in 0..lq {
-        let row = &mut out[i * dv..(i + 1) * dv];
-        if row_sum[i] > 0.0 {
-            let inv = 1.0 / row_sum[i];
-            row.iter_mut().for_each(|o| *o *= inv);
-            lse[i] = row_max[i] + row_sum[i].ln();
-        } else {
-            row.fill(0.0);
-            lse[i] = f32::NEG_INFINITY;
-        }
-    }
+    finish_rows(out, lse, &row_max, &row_sum);
 }
 
 /// One `(batch, head)` pair of the forward pass, one query row at a time: per key block the
@@ -324,17 +314,7 @@ fn forward_head_rows<const FMA: bool>(
             accumulate_values::<FMA>(s, &values, o);
         }
     }
-    for i in 0..lq {
-        let row = &mut out[i * dv..(i + 1) * dv];
-        if row_sum[i] > 0.0 {
-            let inv = 1.0 / row_sum[i];
-            row.iter_mut().for_each(|o| *o *= inv);
-            lse[i] = row_max[i] + row_sum[i].ln();
-        } else {
-            row.fill(0.0);
-            lse[i] = f32::NEG_INFINITY;
-        }
-    }
+    finish_rows(out, lse, &row_max, &row_sum);
 }
 
 /// One key block of a row's online softmax: hides the keys `visible` marks hidden, turns the
@@ -375,6 +355,23 @@ fn online_softmax<const FMA: bool>(
     *row_sum = *row_sum * correction + lane_sum(s);
     *row_max = new_max;
     Some(correction)
+}
+
+/// Divides each output row by its softmax sum and writes its log-sum-exp; a row that saw no
+/// visible key gets zeros and −∞.
+#[inline(always)]
+fn finish_rows(out: &mut [f32], lse: &mut [f32], row_max: &[f32], row_sum: &[f32]) {
+    let dv = out.len() / lse.len().max(1);
+    for (i, (row, lse)) in out.chunks_mut(dv.max(1)).zip(lse.iter_mut()).enumerate() {
+        if row_sum[i] > 0.0 {
+            let inv = 1.0 / row_sum[i];
+            row.iter_mut().for_each(|o| *o *= inv);
+            *lse = row_max[i] + row_sum[i].ln();
+        } else {
+            row.fill(0.0);
+            *lse = f32::NEG_INFINITY;
+        }
+    }
 }
 
 /// `o *= correction` unless it is 1.

@@ -6,7 +6,7 @@ use rand::SeedableRng;
 use rand::rngs::StdRng;
 use rand::seq::IndexedRandom;
 
-use super::context::match_features;
+use super::context::{MATCH_FEATURES, match_features};
 use super::items::QaItem;
 
 /// A noun of the item's passages drawn uniformly (over distinct nouns) by a generator seeded
@@ -63,7 +63,9 @@ pub fn context_nouns(items: &[QaItem]) -> Vec<Option<String>> {
                             .filter(|(_, w)| *w == word.as_slice())
                             .map(|(s, _)| {
                                 let e = s + word.len() - 1;
-                                u32::from(f[3 * s + 1]) + u32::from(f[3 * e + 2])
+                                // Context shared before a start and after an end.
+                                u32::from(f[MATCH_FEATURES * s + 1])
+                                    + u32::from(f[MATCH_FEATURES * e + 2])
                             })
                     })
                     .max()

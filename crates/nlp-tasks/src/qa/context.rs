@@ -16,13 +16,13 @@ pub(crate) const MATCH_CONTEXT: usize = 8;
 /// would have); and those that the text after it shares with the text after the blank (an
 /// answer ending here). Without a blank in the question the last two are 0.
 pub fn match_features(question: &str, passage: &[char]) -> Vec<u8> {
-    let (before, after) = match question.find(BLANK) {
+    let blank = question.find(BLANK);
+    let (before, after) = match blank {
         Some(at) => (&question[..at], &question[at + BLANK.len()..]),
         None => (question, ""),
     };
     let before: Vec<char> = before.chars().collect();
     let after: Vec<char> = after.chars().collect();
-    let blank = question.find(BLANK).is_some();
     let in_question: HashSet<char> = before.iter().chain(&after).copied().collect();
     let shared = |a: &mut dyn Iterator<Item = &char>, b: &mut dyn Iterator<Item = &char>| {
         a.zip(b)
@@ -37,7 +37,7 @@ pub fn match_features(question: &str, passage: &[char]) -> Vec<u8> {
         } else {
             0
         });
-        if blank {
+        if blank.is_some() {
             out.push(shared(
                 &mut passage[..t].iter().rev(),
                 &mut before.iter().rev(),

@@ -1,10 +1,10 @@
 //! The DGCNN reader (Keras, 2019): characters plus words, embeddings trained from scratch.
 //! The question goes through 3 DGCNN blocks (dilations 1, 2, 1) and attention pooling into one
 //! vector q; the passage, concatenated with q (and optional per-position features) at every
-//! position, through Dense(d) and 6 DGCNN
-//! blocks (1, 2, 4, 8, 16, 1). Start and end sigmoids at every passage position are multiplied
-//! by a global "has an answer" gate (attention pooling of the passage, then a sigmoid), and the
-//! three are trained together with the focal loss on the gated probabilities.
+//! position, through Dense(d) and 6 DGCNN blocks (1, 2, 4, 8, 16, 1). Start and end sigmoids
+//! at every passage position are multiplied by a global "has an answer" gate (attention
+//! pooling of the passage, then a sigmoid), and the three are trained together with the focal
+//! loss on the gated probabilities.
 
 use burn::config::Config;
 use burn::module::Module;
